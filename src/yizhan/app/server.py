@@ -1,0 +1,107 @@
+"""The running server: services, TLS, and every listener, started and stopped together.
+
+Start order: configuration validated → data directory, database (migrated), blobs → first domain and
+administrator if the store is empty → TLS certificate → listeners. Stop: listeners close first (no new work),
+then the store (pending group commits finish), so nothing acknowledged is lost on a clean stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yizhan.app.placeholders import greeting_handler, http_handler
+from yizhan.config.paths import DataPaths
+from yizhan.config.settings import Settings
+from yizhan.services.runtime import Services
+from yizhan.util.tls import ensure_self_signed, server_context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ListenerSpec:
+    name: str
+    kind: str
+    tls: str  # "none", "starttls" or "implicit"
+    description: str
+
+
+LISTENERS = (
+    ListenerSpec("smtp", "smtp", "starttls", "SMTP (inbound MX)"),
+    ListenerSpec("submission", "smtp", "starttls", "Submission"),
+    ListenerSpec("smtps", "smtp", "implicit", "Submission over TLS"),
+    ListenerSpec("lmtp", "lmtp", "none", "LMTP"),
+    ListenerSpec("imap", "imap", "starttls", "IMAP"),
+    ListenerSpec("imaps", "imap", "implicit", "IMAP over TLS"),
+    ListenerSpec("pop3", "pop3", "starttls", "POP3"),
+    ListenerSpec("pop3s", "pop3", "implicit", "POP3 over TLS"),
+    ListenerSpec("http", "http", "none", "Web (webmail, admin, API)"),
+)
+
+
+@dataclass(frozen=True)
+class Listening:
+    spec: ListenerSpec
+    host: str
+    port: int
+    state: str
+
+
+class Server:
+    def __init__(self, settings: Settings, paths: DataPaths) -> None:
+        self.settings = settings
+        self.paths = paths
+        self.services: Services | None = None
+        self.listening: list[Listening] = []
+        self.first_admin: tuple[str, str] | None = None
+        self._servers: list[asyncio.base_events.Server] = []
+
+    async def start(self) -> None:
+        self.services = await Services.open(self.settings, self.paths)
+        self.first_admin = await self.services.bootstrap()
+        tls = self._tls_context()
+        host = self.settings.server.bind
+        for spec in LISTENERS:
+            port = getattr(self.settings.listen, spec.name)
+            if port < 0:
+                continue
+            handler: Callable[..., Any]
+            if spec.kind == "http":
+                handler = http_handler()  # type: ignore[assignment]
+            else:
+                handler = greeting_handler(spec.kind, self.settings.server.hostname)  # type: ignore[assignment]
+            server = await asyncio.start_server(handler, host, port,
+                                                ssl=tls if spec.tls == "implicit" else None)
+            self._servers.append(server)
+            bound = server.sockets[0].getsockname()[1]
+            self.listening.append(Listening(spec, host, bound, "placeholder"))
+        log.info("listening: %s", ", ".join(f"{item.spec.name}={item.port}" for item in self.listening))
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self.settings.tls.cert and self.settings.tls.key:
+            cert, key = Path(self.settings.tls.cert), Path(self.settings.tls.key)
+        else:
+            cert, key = ensure_self_signed(self.paths.tls, self.settings.server.hostname)
+        return server_context(cert, key)
+
+    def port(self, name: str) -> int:
+        return next(item.port for item in self.listening if item.spec.name == name)
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            try:
+                await asyncio.wait_for(server.wait_closed(), 5)
+            except TimeoutError:
+                log.warning("a listener did not close in time")
+        self._servers.clear()
+        if self.services is not None:
+            await self.services.close()
+            self.services = None

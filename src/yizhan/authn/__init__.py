@@ -1,0 +1,1 @@
+"""Sender authentication: SPF, DKIM, DMARC. Filled in by the SMTP issue."""

@@ -1,0 +1,1 @@
+"""Configuration: the TOML file, YIZHAN_* environment overrides and validation."""

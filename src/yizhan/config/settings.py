@@ -1,0 +1,179 @@
+"""The configuration model and its loading: defaults < yizhan.toml < YIZHAN_* environment < command-line flags.
+
+Environment variables name nested keys with a double underscore: `YIZHAN_LISTEN__SMTP=2526` sets `listen.smtp`.
+`YIZHAN_DATA` (the data directory) and `YIZHAN_CONFIG` (the file) choose where things are, not settings.
+Every key is validated at start; an unknown or bad key is reported by its dotted name and where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+ENV_PREFIX = "YIZHAN_"
+# Variables with the prefix that choose files rather than set keys.
+_LOCATION_VARIABLES = {"YIZHAN_DATA", "YIZHAN_CONFIG"}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the source."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Port = int
+
+
+class ServerConfig(_Section):
+    """Who the server is."""
+
+    hostname: str = Field("localhost", min_length=1, description="Name used in greetings and Received headers")
+    domain: str = Field("localhost", min_length=1, description="First domain, created at the first start")
+    bind: str = Field("127.0.0.1", description="Address every listener binds to")
+
+
+class ListenConfig(_Section):
+    """Ports. 0 picks a free port (for tests); -1 turns the listener off."""
+
+    smtp: Port = Field(2525, ge=-1, le=65535)
+    submission: Port = Field(2587, ge=-1, le=65535)
+    smtps: Port = Field(2465, ge=-1, le=65535)
+    lmtp: Port = Field(2424, ge=-1, le=65535)
+    imap: Port = Field(2143, ge=-1, le=65535)
+    imaps: Port = Field(2993, ge=-1, le=65535)
+    pop3: Port = Field(2110, ge=-1, le=65535)
+    pop3s: Port = Field(2995, ge=-1, le=65535)
+    http: Port = Field(8080, ge=-1, le=65535)
+
+
+class StoreConfig(_Section):
+    """Where metadata lives. Empty `database_url` means SQLite in the data directory."""
+
+    database_url: SecretStr = Field(SecretStr(""), description="e.g. postgresql+asyncpg://user:pw@host/db")
+    group_commit_max: int = Field(256, ge=1, le=10000, description="Most deliveries committed together")
+
+
+class LimitsConfig(_Section):
+    """Sizes and counts that bound every input."""
+
+    max_message_size: int = Field(50 * 1024 * 1024, ge=1024, description="Bytes")
+    default_quota: int = Field(0, ge=0, description="Bytes for new accounts; 0 means unlimited")
+
+
+class TlsConfig(_Section):
+    """Certificate files; empty means the self-signed pair in the data directory."""
+
+    cert: str = ""
+    key: str = ""
+
+
+class LogConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(_Section):
+    """The whole effective configuration."""
+
+    server: ServerConfig = ServerConfig()
+    listen: ListenConfig = ListenConfig()
+    store: StoreConfig = StoreConfig()
+    limits: LimitsConfig = LimitsConfig()
+    tls: TlsConfig = TlsConfig()
+    log: LogConfig = LogConfig()
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in _LOCATION_VARIABLES:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        if len(path) < 2:
+            raise ConfigError(f"environment variable {name}: use YIZHAN_SECTION__KEY, e.g. YIZHAN_LISTEN__SMTP")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return tree
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _describe(error: ValidationError, sources: str) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{key}'")
+        else:
+            lines.append(f"bad value for '{key}': {item['msg']} (got {item.get('input')!r})")
+    return "invalid configuration (" + sources + "): " + "; ".join(lines)
+
+
+def load_settings(
+    config_file: Path | None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read the file (if any), apply the environment and then `overrides` (from flags), and validate."""
+    merged: dict[str, Any] = {}
+    sources = []
+    if config_file is not None:
+        from_file = _read_file(config_file)
+        if from_file:
+            sources.append(str(config_file))
+        _merge(merged, from_file)
+    from_env = _from_environment(os.environ if environ is None else environ)
+    if from_env:
+        sources.append("environment")
+    _merge(merged, from_env)
+    if overrides:
+        sources.append("flags")
+        _merge(merged, overrides)
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, ", ".join(sources) or "defaults")) from exc
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The settings as plain data with every secret replaced by asterisks (for `yizhan config show`)."""
+
+    def walk(model: BaseModel) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                out[name] = walk(value)
+            elif isinstance(value, SecretStr):
+                out[name] = "********" if value.get_secret_value() else ""
+            else:
+                out[name] = value
+        return out
+
+    return walk(settings)

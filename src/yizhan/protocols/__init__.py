@@ -1,0 +1,1 @@
+"""Network protocol servers: SMTP, LMTP, IMAP, POP3."""

@@ -1,0 +1,1 @@
+"""The outbound delivery queue. Filled in by the SMTP issue."""

@@ -1,0 +1,1 @@
+"""Use cases: delivery, accounts, mailbox operations, search, import/export, integrity checks."""

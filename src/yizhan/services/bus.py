@@ -1,0 +1,76 @@
+"""The in-process event bus: store change events, published after commit, delivered to subscribers.
+
+Subscribers (IDLE sessions, open web pages) each get a bounded queue; a subscriber that falls behind loses the
+oldest events and is told so by `overflowed`, after which it must re-read state from the store. Publishing never
+blocks and never fails. A PostgreSQL LISTEN/NOTIFY bus can replace this one behind the same interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+
+from yizhan.store.events import Event
+
+
+class Subscription:
+    """Events of one account (or of every account when `account_id` is None)."""
+
+    def __init__(self, bus: EventBus, account_id: int | None, capacity: int) -> None:
+        self._bus = bus
+        self.account_id = account_id
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(capacity)
+        self.overflowed = False
+
+    def _offer(self, event: Event) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.overflowed = True
+        self._queue.put_nowait(event)
+
+    async def get(self) -> Event:
+        return await self._queue.get()
+
+    def pending(self) -> list[Event]:
+        """Every event waiting now, without blocking."""
+        items = []
+        while not self._queue.empty():
+            items.append(self._queue.get_nowait())
+        return items
+
+    def close(self) -> None:
+        self._bus._remove(self)
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while True:
+            yield await self.get()
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EventBus:
+    def __init__(self, capacity: int = 1000) -> None:
+        self._capacity = capacity
+        self._by_account: dict[int | None, set[Subscription]] = {}
+
+    def subscribe(self, account_id: int | None = None) -> Subscription:
+        subscription = Subscription(self, account_id, self._capacity)
+        self._by_account.setdefault(account_id, set()).add(subscription)
+        return subscription
+
+    def _remove(self, subscription: Subscription) -> None:
+        group = self._by_account.get(subscription.account_id)
+        if group is not None:
+            group.discard(subscription)
+            if not group:
+                del self._by_account[subscription.account_id]
+
+    def publish(self, events: Iterable[Event]) -> None:
+        for event in events:
+            for key in (event.account_id, None):
+                for subscription in tuple(self._by_account.get(key, ())):
+                    subscription._offer(event)

@@ -1,0 +1,98 @@
+"""Delivery: raw bytes, an envelope sender and recipients in; the message filed into each recipient's INBOX.
+
+Invariants:
+- The bytes are kept exactly as received, however malformed; parsing problems never refuse a message.
+- `deliver` returns only after the blob and the index rows are durable (group commit, see store/ingest.py),
+  so a protocol may acknowledge the message (SMTP 250, LMTP per recipient) as soon as it returns.
+- Recipients that resolve to the same account receive one copy; identical bytes share one blob.
+- Outcomes are per recipient: one recipient over quota does not fail the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from yizhan.services.bus import EventBus
+from yizhan.services.directory import DirectoryService
+from yizhan.services.prepare import prepare_message
+from yizhan.store.ingest import NewEntry
+from yizhan.store.records import StoredEntry
+from yizhan.store.store import Store
+from yizhan.util.clock import to_seconds
+from yizhan.util.errors import InvalidInput, NotFound, YizhanError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientOutcome:
+    recipient: str
+    stored: tuple[StoredEntry, ...] = ()
+    # Outside addresses this recipient's aliases forward to (the queue takes them, once it exists).
+    forwards: tuple[str, ...] = ()
+    error: YizhanError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    blob: str
+    outcomes: tuple[RecipientOutcome, ...] = field(default=())
+
+
+class DeliveryService:
+    def __init__(self, store: Store, bus: EventBus, directory: DirectoryService,
+                 max_message_size: int = 50 * 1024 * 1024) -> None:
+        self.store = store
+        self.bus = bus
+        self.directory = directory
+        self.max_message_size = max_message_size
+
+    async def deliver(self, raw: bytes, mail_from: str, recipients: Sequence[str],
+                      internal_date: datetime | None = None) -> DeliveryReport:
+        """File `raw` for each recipient. Unknown recipients get a NotFound outcome."""
+        if len(raw) > self.max_message_size:
+            raise InvalidInput(f"message of {len(raw)} bytes exceeds the limit of {self.max_message_size}")
+        resolution = await self.directory.resolve(recipients)
+        accounts = {a.id: a for found in resolution.accounts.values() for a in found}
+        inboxes = await self.store.folders.by_special_use(list(accounts), "inbox") if accounts else {}
+
+        prepared, blob = await asyncio.gather(asyncio.to_thread(prepare_message, raw), self.store.blobs.aput(raw))
+        received = to_seconds(internal_date)
+        entries = [
+            NewEntry(account_id=a, folder_id=inboxes[a].id, blob=blob, size=len(raw), internal_date=received,
+                     parsed=prepared.parsed, thread_subject=prepared.thread_subject, search=prepared.search)
+            for a in accounts if a in inboxes
+        ]
+        results, events = await self.store.ingest.add(entries)
+        self.bus.publish(events)
+        by_account = {entry.account_id: result for entry, result in zip(entries, results, strict=True)}
+
+        outcomes = []
+        for recipient in recipients:
+            if recipient in resolution.unknown:
+                outcomes.append(RecipientOutcome(recipient, error=NotFound(f"no mailbox {recipient} here")))
+                continue
+            stored = []
+            error: YizhanError | None = None
+            for account in resolution.accounts.get(recipient, []):
+                result = by_account.get(account.id, NotFound(f"{account.address} has no INBOX"))
+                if isinstance(result, StoredEntry):
+                    stored.append(result)
+                else:
+                    error = result
+            forwards = tuple(resolution.forwards.get(recipient, ()))
+            if not stored and not forwards:
+                error = error or NotFound(f"no active mailbox for {recipient}")
+            outcomes.append(RecipientOutcome(recipient, tuple(stored), forwards, None if stored or forwards
+                                             else error))
+        if prepared.parsed.defects:
+            log.info("delivered malformed message %s: %s", blob[:12], "; ".join(prepared.parsed.defects[:5]))
+        return DeliveryReport(blob, tuple(outcomes))

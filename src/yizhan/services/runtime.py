@@ -1,0 +1,63 @@
+"""`Services`: the store and every use case, built from settings and a data directory.
+
+Both the CLI and the server build one of these; the CLI's commands change the same database the running server
+reads, and the server reads its directory (domains, accounts, aliases) from the database on every use, so it
+sees such changes at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from yizhan.config.paths import DataPaths
+from yizhan.config.settings import Settings
+from yizhan.services.bus import EventBus
+from yizhan.services.deliver import DeliveryService
+from yizhan.services.directory import DirectoryService
+from yizhan.services.passwords import generate_password
+from yizhan.services.search import SearchService
+from yizhan.services.transfer import TransferService
+from yizhan.store.store import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    paths: DataPaths
+    store: Store
+    bus: EventBus
+    directory: DirectoryService
+    delivery: DeliveryService
+    search: SearchService
+    transfer: TransferService
+
+    @classmethod
+    async def open(cls, settings: Settings, paths: DataPaths) -> Services:
+        paths.create()
+        store = await Store.open(settings.store.database_url.get_secret_value() or None, paths.database,
+                                 paths.blobs, settings.store.group_commit_max)
+        bus = EventBus()
+        directory = DirectoryService(store, bus)
+        return cls(
+            settings=settings, paths=paths, store=store, bus=bus, directory=directory,
+            delivery=DeliveryService(store, bus, directory, settings.limits.max_message_size),
+            search=SearchService(store), transfer=TransferService(store, bus),
+        )
+
+    async def bootstrap(self) -> tuple[str, str] | None:
+        """On a store with no account at all, create the first domain and administrator.
+
+        Returns (address, generated password) when it did, so the caller can print the password once.
+        """
+        if await self.store.directory.list_accounts():
+            return None
+        domain = self.settings.server.domain
+        if await self.store.directory.get_domain(domain) is None:
+            await self.directory.add_domain(domain)
+        address = f"admin@{domain}"
+        password = generate_password()
+        await self.directory.add_account(address, password, role="admin", display_name="Administrator")
+        return address, password
+
+    async def close(self) -> None:
+        await self.store.close()

@@ -1,0 +1,95 @@
+"""Database engines and migrations.
+
+Two engines over the same database:
+- the writer: one connection; on SQLite every transaction starts with BEGIN IMMEDIATE, so a read-modify-write
+  (such as taking the next UID) can never interleave with another writer, in this process or another;
+- the readers: a pool of connections for queries, which in WAL mode never block the writer nor are blocked by it.
+SQLite runs in WAL mode with synchronous=FULL: a commit returns only after the WAL is fsynced.
+PostgreSQL (postgresql+asyncpg://) uses the same code; row locks (SELECT ... FOR UPDATE) take the place of
+BEGIN IMMEDIATE.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA cache_size=-32000")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+class Database:
+    """The writer and reader engines of one database, and its migrations."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.writer = create_async_engine(url, connect_args={"isolation_level": None}, pool_size=1,
+                                              max_overflow=0, pool_timeout=60)
+            self.reader = create_async_engine(url, connect_args={"isolation_level": None}, pool_size=4,
+                                              max_overflow=4)
+            self._configure_sqlite(self.writer, immediate=True)
+            self._configure_sqlite(self.reader, immediate=False)
+        else:
+            self.writer = create_async_engine(url, pool_size=4, max_overflow=4)
+            self.reader = create_async_engine(url, pool_size=8, max_overflow=8)
+
+    @staticmethod
+    def _configure_sqlite(engine: AsyncEngine, immediate: bool) -> None:
+        # The driver is put in autocommit mode (isolation_level=None) and we emit BEGIN ourselves, the
+        # documented SQLAlchemy recipe for SQLite transactions that behave as written.
+        @event.listens_for(engine.sync_engine, "connect")
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            _sqlite_pragmas(dbapi_connection)
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    async def migrate(self) -> None:
+        """Apply every Alembic migration not yet applied (idempotent; safe with concurrent starters)."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+
+        def upgrade(connection: Connection) -> None:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+
+        async with self.writer.begin() as conn:
+            await conn.run_sync(upgrade)
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        await self.reader.dispose()
+
+    def write(self) -> Any:
+        """`async with db.write() as conn:` a write transaction (committed on exit, rolled back on error)."""
+        return self.writer.begin()
+
+    def read(self) -> Any:
+        """`async with db.read() as conn:` a read-only snapshot."""
+        return self.reader.begin()
+
+
+__all__ = ["AsyncConnection", "Database", "sqlite_url"]

@@ -1,0 +1,132 @@
+"""Folders (IMAP mailboxes) of an account: create, list, rename, delete, subscribe.
+
+Names are hierarchical with "/" as the delimiter and stored in UTF-8; "INBOX" is special and case-insensitive
+(RFC 9051 §5.1). A new folder gets a fresh UIDVALIDITY larger than any other of the account's, so a folder
+deleted and created again under the same name never presents old UIDs as valid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yizhan.store import schema as t
+from yizhan.store.db import Database
+from yizhan.store.events import Event, FolderCreated, FolderDeleted, FolderRenamed
+from yizhan.store.messages import delete_orphan_messages, non_negative
+from yizhan.store.records import FolderRecord
+from yizhan.util.clock import now_seconds
+from yizhan.util.errors import AlreadyExists, InvalidInput, NotFound
+
+
+def folder_record(row: Any) -> FolderRecord:
+    return FolderRecord(
+        id=row.id, account_id=row.account_id, name=row.name, special_use=row.special_use,
+        subscribed=bool(row.subscribed), uidvalidity=row.uidvalidity, uidnext=row.uidnext,
+        highestmodseq=row.highestmodseq, exists_count=row.exists_count, unseen_count=row.unseen_count,
+        size_bytes=row.size_bytes,
+    )
+
+
+async def insert_folder(
+    conn: AsyncConnection, account_id: int, name: str, special_use: str | None = None, subscribed: bool = True
+) -> FolderRecord:
+    """Insert a folder row inside the caller's write transaction."""
+    highest = await conn.scalar(select(func.max(t.folders.c.uidvalidity)).where(
+        t.folders.c.account_id == account_id))
+    uidvalidity = max(now_seconds(), int(highest or 0) + 1) & 0xFFFFFFFF
+    values = dict(account_id=account_id, name=name, special_use=special_use, subscribed=subscribed,
+                  uidvalidity=uidvalidity, uidnext=1, highestmodseq=1, exists_count=0, unseen_count=0,
+                  size_bytes=0, created_at=now_seconds())
+    result = await conn.execute(insert(t.folders).values(**values))
+    values.pop("created_at")
+    return FolderRecord(id=result.inserted_primary_key[0], **values)  # type: ignore[arg-type,index]
+
+
+class Folders:
+    """Folder reads and writes, each in its own transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def of_account(self, account_id: int) -> list[FolderRecord]:
+        query = select(t.folders).where(t.folders.c.account_id == account_id).order_by(t.folders.c.name)
+        async with self.db.read() as conn:
+            return [folder_record(r) for r in (await conn.execute(query)).all()]
+
+    async def get(self, account_id: int, name: str) -> FolderRecord | None:
+        query = select(t.folders).where(t.folders.c.account_id == account_id, t.folders.c.name == name)
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return folder_record(row) if row else None
+
+    async def get_by_id(self, folder_id: int) -> FolderRecord | None:
+        async with self.db.read() as conn:
+            row = (await conn.execute(select(t.folders).where(t.folders.c.id == folder_id))).first()
+        return folder_record(row) if row else None
+
+    async def by_special_use(self, account_ids: list[int], special_use: str) -> dict[int, FolderRecord]:
+        """The folder with `special_use` of each account (e.g. every recipient's inbox)."""
+        query = select(t.folders).where(t.folders.c.account_id.in_(account_ids),
+                                        t.folders.c.special_use == special_use)
+        async with self.db.read() as conn:
+            return {r.account_id: folder_record(r) for r in (await conn.execute(query)).all()}
+
+    async def create(self, account_id: int, name: str, special_use: str | None = None
+                     ) -> tuple[FolderRecord, list[Event]]:
+        try:
+            async with self.db.write() as conn:
+                folder = await insert_folder(conn, account_id, name, special_use)
+        except IntegrityError as exc:
+            raise AlreadyExists(f"folder {name} already exists") from exc
+        return folder, [FolderCreated(account_id, folder.id, name)]
+
+    async def rename(self, account_id: int, old: str, new: str) -> list[Event]:
+        """Rename a folder and its children (RFC 9051 §6.3.6)."""
+        if old.upper() == "INBOX":
+            raise InvalidInput("renaming INBOX is not supported")
+        events: list[Event] = []
+        try:
+            async with self.db.write() as conn:
+                rows = (await conn.execute(select(t.folders).where(
+                    t.folders.c.account_id == account_id,
+                    (t.folders.c.name == old) | t.folders.c.name.startswith(old + "/", autoescape=True),
+                ))).all()
+                if not rows:
+                    raise NotFound(f"no folder {old}")
+                for row in rows:
+                    renamed = new + row.name[len(old):]
+                    await conn.execute(update(t.folders).where(t.folders.c.id == row.id).values(name=renamed))
+                    events.append(FolderRenamed(account_id, row.id, row.name, renamed))
+        except IntegrityError as exc:
+            raise AlreadyExists(f"folder {new} already exists") from exc
+        return events
+
+    async def delete(self, account_id: int, name: str) -> tuple[list[Event], list[str], int]:
+        """Delete a folder and its entries. Returns events, blobs no longer referenced, and bytes freed."""
+        async with self.db.write() as conn:
+            row = (await conn.execute(select(t.folders).where(
+                t.folders.c.account_id == account_id, t.folders.c.name == name))).first()
+            if row is None:
+                raise NotFound(f"no folder {name}")
+            if row.special_use == "inbox":
+                raise InvalidInput("INBOX cannot be deleted")
+            message_ids = (await conn.execute(select(t.entries.c.message_id).where(
+                t.entries.c.folder_id == row.id))).scalars().all()
+            await conn.execute(delete(t.entries).where(t.entries.c.folder_id == row.id))
+            await conn.execute(delete(t.expunged).where(t.expunged.c.folder_id == row.id))
+            await conn.execute(delete(t.folders).where(t.folders.c.id == row.id))
+            await conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(
+                used_bytes=non_negative(t.accounts.c.used_bytes - row.size_bytes)))
+            freed_blobs = await delete_orphan_messages(conn, list(set(message_ids)))
+        return [FolderDeleted(account_id, row.id, name)], freed_blobs, row.size_bytes
+
+    async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None:
+        async with self.db.write() as conn:
+            result = await conn.execute(update(t.folders).where(
+                t.folders.c.account_id == account_id, t.folders.c.name == name).values(subscribed=subscribed))
+        if result.rowcount == 0:
+            raise NotFound(f"no folder {name}")

@@ -1,0 +1,300 @@
+"""Filing new messages into folders, with group commit.
+
+Callers (deliveries, imports, IMAP APPEND) submit entries whose blobs are already durable. One writer task takes
+everything waiting, up to `max_batch` entries, and files it in ONE transaction: a handful of statements however
+many entries, and one fsync of the write-ahead log for all of them. Each caller's future is resolved only after
+that commit returns, so nothing is acknowledged before it is durable, and concurrent deliveries share the fsync
+instead of queueing behind one fsync each.
+
+Per entry, in the same transaction: the next UID and MODSEQ of the folder, the message row (with its thread),
+the entry, the search index row, the folder's counters and the account's usage. An entry that cannot be filed
+(its folder is gone, its account is over quota) gets an error result without failing the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yizhan.mail.model import ParsedMessage
+from yizhan.store import schema as t
+from yizhan.store.db import Database
+from yizhan.store.events import Event, MessageAdded
+from yizhan.store.records import StoredEntry
+from yizhan.util.clock import now_seconds, to_seconds
+from yizhan.util.errors import NotFound, QuotaExceeded, TemporaryFailure, YizhanError
+
+log = logging.getLogger(__name__)
+
+# How far back a reply found only by its subject may join a thread (seconds).
+_SUBJECT_THREAD_WINDOW = 60 * 86400
+
+
+@dataclass(frozen=True, slots=True)
+class SearchDocument:
+    """The tokenised text of one message for the search index (see yizhan.mail.tokens)."""
+
+    subject: str = ""
+    sender: str = ""
+    recipients: str = ""
+    body: str = ""
+    attachments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """One message to file into one folder. `blob` must already be durable."""
+
+    account_id: int
+    folder_id: int
+    blob: str
+    size: int
+    internal_date: int
+    parsed: ParsedMessage
+    thread_subject: str
+    search: SearchDocument
+    flags: int = 0
+    keywords: tuple[str, ...] = ()
+    # Quota is not enforced for imports by an administrator.
+    enforce_quota: bool = True
+
+
+Result = StoredEntry | YizhanError
+
+
+@dataclass
+class _Request:
+    entries: list[NewEntry]
+    future: asyncio.Future[tuple[list[Result], list[Event]]] = field(repr=False)
+
+
+def _message_row(entry: NewEntry) -> dict[str, Any]:
+    p = entry.parsed
+    sender = p.from_[0] if p.from_ else None
+    date = to_seconds(p.date, entry.internal_date) if p.date else entry.internal_date
+    return dict(
+        account_id=entry.account_id, blob=entry.blob, size=entry.size, internal_date=entry.internal_date,
+        date=date, subject=p.subject[:2000], from_addr=(sender.addr if sender else "")[:320],
+        from_name=(sender.name if sender else "")[:200],
+        to_text=", ".join(a.display() for a in p.to)[:4000], cc_text=", ".join(a.display() for a in p.cc)[:4000],
+        message_id=p.message_id[:500], in_reply_to=(p.in_reply_to[0] if p.in_reply_to else "")[:500],
+        refs=" ".join(p.references)[:8000], thread_id=0, thread_subject=entry.thread_subject[:200],
+        has_attachments=p.has_attachments, preview=p.preview[:300], envelope=p.envelope,
+        bodystructure=p.bodystructure, body=p.body, created_at=now_seconds(),
+    )
+
+
+class Ingest:
+    """The group-commit writer of new entries."""
+
+    def __init__(self, db: Database, max_batch: int = 256) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def add(self, entries: list[NewEntry]) -> tuple[list[Result], list[Event]]:
+        """File `entries`; returns one result per entry (in order) and the events, after the commit."""
+        if not entries:
+            return [], []
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="ingest-writer")
+        future: asyncio.Future[tuple[list[Result], list[Event]]] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Request(entries, future))
+        return await future
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            size = len(batch[0].entries)
+            while size < self.max_batch and not self._queue.empty():
+                request = self._queue.get_nowait()
+                batch.append(request)
+                size += len(request.entries)
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[_Request]) -> None:
+        entries = [entry for request in batch for entry in request.entries]
+        try:
+            results, events = await self._write(entries)
+        except Exception:
+            log.exception("group commit of %d entries failed; retrying them one request at a time", len(entries))
+            for request in batch:
+                try:
+                    outcome = await self._write(request.entries)
+                except Exception as exc:
+                    log.exception("filing %d entries failed", len(request.entries))
+                    if not request.future.done():
+                        request.future.set_exception(TemporaryFailure(f"storage failure: {exc}"))
+                else:
+                    if not request.future.done():
+                        request.future.set_result(outcome)
+            return
+        start = 0
+        for request in batch:
+            end = start + len(request.entries)
+            mine = results[start:end]
+            ok = {(r.folder_id, r.uid) for r in mine if isinstance(r, StoredEntry)}
+            my_events: list[Event] = [e for e in events if isinstance(e, MessageAdded) and (e.folder_id, e.uid) in ok]
+            if not request.future.done():
+                request.future.set_result((mine, my_events))
+            start = end
+
+    async def _write(self, entries: list[NewEntry]) -> tuple[list[Result], list[Event]]:
+        async with self.db.write() as conn:
+            return await write_entries(conn, entries)
+
+
+async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple[list[Result], list[Event]]:
+    """File `entries` inside the caller's write transaction (see the module docstring)."""
+    folder_ids = sorted({e.folder_id for e in entries})
+    folders = {
+        r.id: dict(r._mapping) for r in (await conn.execute(
+            select(t.folders.c.id, t.folders.c.account_id, t.folders.c.uidnext, t.folders.c.highestmodseq)
+            .where(t.folders.c.id.in_(folder_ids)).with_for_update())).all()
+    }
+    account_ids = sorted({e.account_id for e in entries})
+    usage = {
+        r.id: [r.used_bytes, r.quota_bytes] for r in (await conn.execute(
+            select(t.accounts.c.id, t.accounts.c.used_bytes, t.accounts.c.quota_bytes)
+            .where(t.accounts.c.id.in_(account_ids)))).all()
+    }
+    results: list[Result] = []
+    accepted: list[tuple[int, NewEntry, int, int]] = []
+    for index, entry in enumerate(entries):
+        folder = folders.get(entry.folder_id)
+        if folder is None or folder["account_id"] != entry.account_id or entry.account_id not in usage:
+            results.append(NotFound("folder no longer exists"))
+            continue
+        used, quota = usage[entry.account_id]
+        if entry.enforce_quota and quota and used + entry.size > quota:
+            results.append(QuotaExceeded("mailbox is over quota"))
+            continue
+        usage[entry.account_id][0] = used + entry.size
+        uid = folder["uidnext"]
+        folder["uidnext"] = uid + 1
+        folder["highestmodseq"] += 1
+        accepted.append((index, entry, uid, folder["highestmodseq"]))
+        results.append(NotFound("placeholder"))
+    if not accepted:
+        return results, []
+
+    rows = [_message_row(entry) for _, entry, _, _ in accepted]
+    await _assign_threads(conn, rows)
+    inserted = await conn.execute(
+        insert(t.messages).returning(t.messages.c.id, sort_by_parameter_order=True), rows)
+    message_ids = list(inserted.scalars().all())
+    # Rows that found no thread join a thread started earlier in this batch, or start their own.
+    in_batch: dict[str, int] = {}
+    new_threads = []
+    for mid, row in zip(message_ids, rows, strict=True):
+        if row["thread_id"] == 0:
+            refs = [r for r in [*reversed(row["refs"].split()), row["in_reply_to"]] if r]
+            row["thread_id"] = next((in_batch[r] for r in refs if r in in_batch), mid)
+            new_threads.append(dict(mid=mid, tid=row["thread_id"]))
+        if row["message_id"]:
+            in_batch.setdefault(row["message_id"], row["thread_id"])
+    if new_threads:
+        await conn.execute(update(t.messages).where(t.messages.c.id == bindparam("mid"))
+                           .values(thread_id=bindparam("tid")), new_threads)
+
+    await conn.execute(insert(t.entries), [
+        dict(folder_id=e.folder_id, uid=uid, message_id=mid, modseq=modseq, flags=e.flags,
+             keywords=" ".join(e.keywords))
+        for (_, e, uid, modseq), mid in zip(accepted, message_ids, strict=True)
+    ])
+    if conn.dialect.name == "sqlite":
+        await conn.execute(
+            text("INSERT INTO message_text(rowid, acct, subject, sender, recipients, body, attachments) "
+                 "VALUES (:rowid, :acct, :subject, :sender, :recipients, :body, :attachments)"),
+            [dict(rowid=mid, acct=f"a{e.account_id}", subject=e.search.subject, sender=e.search.sender,
+                  recipients=e.search.recipients, body=e.search.body, attachments=e.search.attachments)
+             for (_, e, _, _), mid in zip(accepted, message_ids, strict=True)],
+        )
+
+    # Counters: one UPDATE per folder and per account touched.
+    per_folder: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    per_account: dict[int, int] = defaultdict(int)
+    for _, e, _, _ in accepted:
+        counts = per_folder[e.folder_id]
+        counts[0] += 1
+        counts[1] += 0 if e.flags & t.SEEN else 1
+        counts[2] += e.size
+        per_account[e.account_id] += e.size
+    for folder_id, (n, unseen, size) in per_folder.items():
+        folder = folders[folder_id]
+        await conn.execute(update(t.folders).where(t.folders.c.id == folder_id).values(
+            uidnext=folder["uidnext"], highestmodseq=folder["highestmodseq"],
+            exists_count=t.folders.c.exists_count + n, unseen_count=t.folders.c.unseen_count + unseen,
+            size_bytes=t.folders.c.size_bytes + size))
+    await conn.execute(
+        update(t.accounts).where(t.accounts.c.id == bindparam("aid"))
+        .values(used_bytes=t.accounts.c.used_bytes + bindparam("delta")),
+        [dict(aid=aid, delta=delta) for aid, delta in per_account.items()])
+
+    events: list[Event] = []
+    for (index, e, uid, modseq), mid in zip(accepted, message_ids, strict=True):
+        results[index] = StoredEntry(e.account_id, e.folder_id, uid, modseq, mid)
+        events.append(MessageAdded(e.account_id, e.folder_id, uid, modseq))
+    return results, events
+
+
+async def _assign_threads(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Set `thread_id` of each new row from References/In-Reply-To, replies to it, or a reply subject.
+
+    Rows left at 0 start a thread of their own (their id, once known). Rows in the same batch thread together.
+    """
+    by_account: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_account[row["account_id"]].append(row)
+    for account_id, group in by_account.items():
+        wanted = {ref for row in group for ref in [*row["refs"].split(), row["in_reply_to"]] if ref}
+        own_ids = {row["message_id"] for row in group if row["message_id"]}
+        known: dict[str, int] = {}
+        if wanted:
+            for mid, thread in (await conn.execute(select(t.messages.c.message_id, t.messages.c.thread_id).where(
+                    t.messages.c.account_id == account_id, t.messages.c.message_id.in_(sorted(wanted))))).all():
+                known[mid] = thread
+        # Replies that arrived before the message they answer.
+        children: dict[str, int] = {}
+        if own_ids:
+            for parent, thread in (await conn.execute(
+                    select(t.messages.c.in_reply_to, t.messages.c.thread_id).where(
+                        t.messages.c.account_id == account_id,
+                        t.messages.c.in_reply_to.in_(sorted(own_ids))))).all():
+                children[parent] = thread
+        subjects = {row["thread_subject"] for row in group if row["thread_subject"]}
+        by_subject: dict[str, int] = {}
+        if subjects:
+            newest = max(row["date"] for row in group)
+            for subject, thread in (await conn.execute(
+                    select(t.messages.c.thread_subject, t.messages.c.thread_id).where(
+                        t.messages.c.account_id == account_id,
+                        t.messages.c.thread_subject.in_(sorted(subjects)),
+                        t.messages.c.date > newest - _SUBJECT_THREAD_WINDOW,
+                    ).order_by(t.messages.c.date))).all():
+                by_subject[subject] = thread
+        for row in group:
+            refs = [r for r in [*reversed(row["refs"].split()), row["in_reply_to"]] if r]
+            thread = next((known[r] for r in refs if r in known), 0)
+            if not thread and row["message_id"] in children:
+                thread = children[row["message_id"]]
+            is_reply = row["subject"].lower().lstrip().startswith(("re:", "fw:", "fwd:", "回复", "答复", "转发"))
+            if not thread and is_reply and row["thread_subject"] in by_subject:
+                thread = by_subject[row["thread_subject"]]
+            row["thread_id"] = thread

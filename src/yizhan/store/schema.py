@@ -1,0 +1,156 @@
+"""The SQL schema as SQLAlchemy Core tables; Alembic migrations (store/migrations) create and change it.
+
+Invariants kept by the store's code, not by the database alone:
+- A folder's UIDs only grow: `uidnext` is bumped in the same transaction that inserts the entry, and a UID is never
+  reused while `uidvalidity` stays the same (RFC 9051 §2.3.1.1).
+- `highestmodseq` is the largest modseq given to any entry or expunge in the folder; every change takes the next one.
+- `exists_count`, `unseen_count`, `size_bytes` of a folder and `used_bytes` of an account are the sums over the
+  folder's (or account's) entries; `yizhan check` verifies and repairs them.
+- Messages are immutable rows pointing at an immutable blob; an entry (a message in a folder) is what changes.
+- Instants are integer seconds since the epoch, UTC.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# System flags are a bit set in `entries.flags` (RFC 9051 §2.3.2).
+FLAG_BITS: dict[str, int] = {
+    "\\Seen": 1,
+    "\\Answered": 2,
+    "\\Flagged": 4,
+    "\\Deleted": 8,
+    "\\Draft": 16,
+}
+SEEN = FLAG_BITS["\\Seen"]
+
+domains = Table(
+    "domains",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(253), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("domain_id", Integer, ForeignKey("domains.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("address", String(320), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False, default=""),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False, default="user"),
+    Column("quota_bytes", BigInteger, nullable=False, default=0),
+    Column("used_bytes", BigInteger, nullable=False, default=0),
+    Column("disabled", Boolean, nullable=False, default=False),
+    # Bumped on every password change, so caches of verified credentials know they are stale.
+    Column("credentials_serial", Integer, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("domain_id", Integer, ForeignKey("domains.id", ondelete="CASCADE"), nullable=False, index=True),
+    # A full address, or "@domain" for a catch-all.
+    Column("source", String(320), nullable=False),
+    Column("target", String(320), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("source", "target", name="uq_aliases_source_target"),
+    Index("ix_aliases_source", "source"),
+)
+
+folders = Table(
+    "folders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    # Hierarchical name with "/" as the delimiter, in UTF-8; "INBOX" is the inbox.
+    Column("name", String(1000), nullable=False),
+    # One of inbox, sent, drafts, trash, junk, archive; NULL for ordinary folders.
+    Column("special_use", String(20), nullable=True),
+    Column("subscribed", Boolean, nullable=False, default=True),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("uidnext", BigInteger, nullable=False, default=1),
+    Column("highestmodseq", BigInteger, nullable=False, default=1),
+    Column("exists_count", Integer, nullable=False, default=0),
+    Column("unseen_count", Integer, nullable=False, default=0),
+    Column("size_bytes", BigInteger, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "name", name="uq_folders_account_name"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("blob", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("internal_date", BigInteger, nullable=False),
+    # The Date header when readable, else the internal date: what lists and search sort by.
+    Column("date", BigInteger, nullable=False),
+    Column("subject", Text, nullable=False, default=""),
+    Column("from_addr", String(320), nullable=False, default=""),
+    Column("from_name", String(200), nullable=False, default=""),
+    Column("to_text", Text, nullable=False, default=""),
+    Column("cc_text", Text, nullable=False, default=""),
+    Column("message_id", String(500), nullable=False, default=""),
+    Column("in_reply_to", String(500), nullable=False, default=""),
+    Column("refs", Text, nullable=False, default=""),
+    Column("thread_id", BigInteger, nullable=False, default=0),
+    Column("thread_subject", String(200), nullable=False, default=""),
+    Column("has_attachments", Boolean, nullable=False, default=False),
+    Column("preview", String(300), nullable=False, default=""),
+    Column("envelope", Text, nullable=False, default="NIL"),
+    Column("bodystructure", Text, nullable=False, default="NIL"),
+    Column("body", Text, nullable=False, default="NIL"),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_messages_account_date", "account_id", "date"),
+    Index("ix_messages_account_msgid", "account_id", "message_id"),
+    Index("ix_messages_account_inreplyto", "account_id", "in_reply_to"),
+    Index("ix_messages_account_thread", "account_id", "thread_id"),
+    Index("ix_messages_account_tsubject", "account_id", "thread_subject"),
+    Index("ix_messages_account_from", "account_id", "from_addr"),
+    Index("ix_messages_blob", "blob"),
+    sqlite_autoincrement=True,
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("folder_id", Integer, ForeignKey("folders.id", ondelete="CASCADE"), primary_key=True),
+    Column("uid", BigInteger, primary_key=True, autoincrement=False),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("modseq", BigInteger, nullable=False),
+    Column("flags", Integer, nullable=False, default=0),
+    # Keywords (RFC 9051 §2.3.2) separated by single spaces, e.g. "$Forwarded $Junk".
+    Column("keywords", Text, nullable=False, default=""),
+    Index("ix_entries_message", "message_id"),
+    Index("ix_entries_folder_modseq", "folder_id", "modseq"),
+)
+
+# UIDs removed from a folder, with the modseq of the removal, for QRESYNC VANISHED (RFC 7162 §3.2.10).
+expunged = Table(
+    "expunged",
+    metadata,
+    Column("folder_id", Integer, ForeignKey("folders.id", ondelete="CASCADE"), primary_key=True),
+    Column("uid", BigInteger, primary_key=True, autoincrement=False),
+    Column("modseq", BigInteger, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Webmail, admin console and REST API. Filled in by the web issue."""
