@@ -15,7 +15,7 @@ def _crlf(text: str) -> bytes:
 
 def _nested(depth: int) -> bytes:
     head = "From: deep@example.com\nSubject: nested\nMIME-Version: 1.0\n"
-    lines = [head + f'Content-Type: multipart/mixed; boundary="b0"\n']
+    lines = [head + 'Content-Type: multipart/mixed; boundary="b0"\n']
     for level in range(1, depth):
         lines.append(f'\n--b{level - 1}\nContent-Type: multipart/mixed; boundary="b{level}"\n')
     lines.append(f"\n--b{depth - 1}\nContent-Type: text/plain\n\nabyssword at the bottom\n")

@@ -24,12 +24,23 @@ AddressEntry = tuple[EntryKind, str, str]
 _MAX_VALUE = 256 * 1024
 
 
-@functools.lru_cache(maxsize=1024)
 def parse_address_entries(value: str) -> tuple[AddressEntry, ...]:
     """Scan an address header into (kind, raw name, address) entries, keeping group boundaries.
 
     The name is the phrase with quoting removed but RFC 2047 words left encoded, as IMAP's ENVELOPE wants.
     """
+    # The same header is scanned for the envelope and for the decoded addresses: short values are cached.
+    if len(value) <= 2048:
+        return _cached_entries(value)
+    return _entries(value)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_entries(value: str) -> tuple[AddressEntry, ...]:
+    return _entries(value)
+
+
+def _entries(value: str) -> tuple[AddressEntry, ...]:
     try:
         return tuple(_scan(fix_8bit(value)[:_MAX_VALUE].replace("\r", "").replace("\n", "")))
     except Exception:
@@ -194,9 +205,9 @@ def is_valid_address(addr: str) -> bool:
     local, domain = addr.split("@")
     if not local or not domain:
         return False
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in "<>,;\"()[]\\" for c in local):
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in '<>,;"()[]\\' for c in local):
         return False
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in "<>,;\"()\\@" for c in domain):
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in '<>,;"()\\@' for c in domain):
         return False
     # RFC 5321 §4.5.3.1: local part at most 64 octets, domain at most 255.
     if len(local.encode("utf-8", "replace")) > 64 or len(domain.encode("utf-8", "replace")) > 255:

@@ -153,7 +153,8 @@ def decode_header_value(raw: str | bytes) -> str:
     """
     try:
         text = decode_bytes(raw, None) if isinstance(raw, bytes) else fix_8bit(raw)
-        text = _NEWLINE.sub("", _FOLD.sub("", text))
+        if "\n" in text or "\r" in text:
+            text = _NEWLINE.sub("", _FOLD.sub("", text))
         if "=?" not in text:
             return text.replace("\x00", "")
         # Pieces are either literal text (charset None) or the joined bytes of adjacent words in one charset.
@@ -167,12 +168,7 @@ def decode_header_value(raw: str | bytes) -> str:
             charset = m.group(1).split("*", 1)[0].lower()
             data = _decode_word(m.group(2), m.group(3))
             previous = pieces[-1] if pieces else None
-            if (
-                last_was_word
-                and previous is not None
-                and previous[0] == charset
-                and isinstance(previous[1], bytearray)
-            ):
+            if last_was_word and previous is not None and previous[0] == charset and isinstance(previous[1], bytearray):
                 previous[1].extend(data)
             else:
                 pieces.append((charset, bytearray(data)))

@@ -1,7 +1,7 @@
 """HTML mail to plain text, for search and previews, using only the standard library's html.parser.
 
 Invariants: `html_to_text` never raises; it drops what is not shown (script, style, head, title, template),
-turns block elements and <br> into line breaks, unescapes entities and collapses whitespace. It is not a
+turns block elements and <br> into single line breaks, unescapes entities and collapses whitespace. It is not a
 sanitiser: its output is plain text and is never rendered as HTML.
 """
 
@@ -25,7 +25,7 @@ _BLOCK = frozenset(
 
 _CELL = frozenset({"td", "th"})
 _SPACES = re.compile(r"[ \t\f\v\r\u00a0\u200b\u3000]+")
-_BLANK_LINES = re.compile(r"\n{3,}")
+_BLANK_LINES = re.compile(r"\n{2,}")
 
 
 class _TextParser(HTMLParser):
@@ -35,10 +35,13 @@ class _TextParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skip: dict[str, int] = {}
+        self.pre = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
             self.skip[tag] = self.skip.get(tag, 0) + 1
+        elif tag == "pre":
+            self.pre += 1
         elif tag == "body":
             # Broken mail often leaves <head> open; the body starts regardless.
             self.skip.pop("head", None)
@@ -65,6 +68,8 @@ class _TextParser(HTMLParser):
                 del self.skip[tag]
             else:
                 self.skip[tag] = count - 1
+        if tag == "pre" and self.pre:
+            self.pre -= 1
         if tag in _BLOCK:
             self.parts.append("\n")
         elif tag in _CELL:
@@ -72,7 +77,8 @@ class _TextParser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.skip:
-            self.parts.append(data)
+            # Line breaks in the source are spaces, except inside <pre>.
+            self.parts.append(data if self.pre else data.replace("\n", " "))
 
 
 def html_to_text(html: str) -> str:
@@ -87,6 +93,6 @@ def html_to_text(html: str) -> str:
     try:
         text = "".join(parser.parts)
         lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-        return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip().replace("\x00", "")
+        return _BLANK_LINES.sub("\n", "\n".join(lines)).strip().replace("\x00", "")
     except Exception:
         return ""

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from yizhan.mail.addresses import parse_address_entries
-from yizhan.mail.charsets import decode_bytes, decode_header_value
+from yizhan.mail.charsets import decode_bytes
 
 MAX_DEPTH = 50
 _MAX_PARTS = 5000
@@ -28,7 +28,6 @@ _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 # RFC 5322 §3.6.8: a field name is printable ASCII except ":"; obsolete syntax allows space before the colon.
 # One field with its continuation lines (RFC 5322 §2.2.3 folding).
 _FIELD = re.compile(rb"([!-9;-~]+)[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)(?:\n|\Z)")
-_UNFOLD = re.compile(rb"\r?\n")
 # RFC 2045 §5.1 parameters, tolerant of spaces and unterminated quotes.
 _PARAM = re.compile(r';\s*([^\s=;"]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"?|[^;]*))?')
 # Characters that cannot appear in an RFC 3501 §9 quoted string: CR, LF, NUL and everything outside ASCII.
@@ -110,15 +109,27 @@ def scan_headers(raw: bytes, start: int, end: int) -> tuple[list[tuple[str, str]
         pos = m.end()
         value = m.group(2)
         if b"\n" in value:
-            value = _UNFOLD.sub(b"", value)
+            value = value.replace(b"\r\n", b"").replace(b"\n", b"")
         text = value.decode("ascii") if value.isascii() else decode_bytes(value, None)
+        if "\x00" in text:
+            # NUL cannot be shown or sent over IMAP (RFC 3501 §4.3); it never carries meaning in a header.
+            text = text.replace("\x00", "")
         headers.append((m.group(1).decode("ascii").lower(), text.strip()))
     return headers, min(body_start, end)
 
 
-@functools.lru_cache(maxsize=1024)
 def parse_params(value: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """Split "main/value; a=b; c="d"" into the lowercased main value and (name, unquoted value) pairs."""
+    # Content-Type and Content-Disposition are read several times per part: short values are cached.
+    return _cached_params(value) if len(value) <= 1024 else _params(value)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_params(value: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return _params(value)
+
+
+def _params(value: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     cut = value.find(";")
     main = (value if cut < 0 else value[:cut]).strip().lower()
     params: list[tuple[str, str]] = []
@@ -174,9 +185,7 @@ def _split_multipart(raw: bytes, start: int, end: int, boundary: bytes) -> tuple
     return spans, closed
 
 
-def _parse_part(
-    raw: bytes, start: int, end: int, depth: int, defects: list[str], default: tuple[str, str]
-) -> MimePart:
+def _parse_part(raw: bytes, start: int, end: int, depth: int, defects: list[str], default: tuple[str, str]) -> MimePart:
     headers, body_start = scan_headers(raw, start, end)
     part = MimePart(start, body_start, end, headers, *default)
     part.index = dict(reversed(headers))
@@ -343,8 +352,7 @@ def build_bodies(part: MimePart, raw: bytes) -> tuple[str, str]:
         subtype = " " + imap_string(part.subtype.upper())
         body = "(" + "".join(c[0] for c in children) + subtype + ")"
         extension = (
-            f" {_param_list(part.params)} {_disposition(part)} {_language(part)}"
-            f" {_nheader(part, 'content-location')}"
+            f" {_param_list(part.params)} {_disposition(part)} {_language(part)} {_nheader(part, 'content-location')}"
         )
         return body, "(" + "".join(c[1] for c in children) + subtype + extension + ")"
     encoding = (part.header("content-transfer-encoding") or "7BIT").strip().upper() or "7BIT"
@@ -372,8 +380,7 @@ def build_bodies(part: MimePart, raw: bytes) -> tuple[str, str]:
         extended += " " + lines
     # body-ext-1part: MD5, disposition, language, location.
     extended += (
-        f" {_nheader(part, 'content-md5')} {_disposition(part)} {_language(part)}"
-        f" {_nheader(part, 'content-location')}"
+        f" {_nheader(part, 'content-md5')} {_disposition(part)} {_language(part)} {_nheader(part, 'content-location')}"
     )
     return "(" + basic + ")", "(" + extended + ")"
 
@@ -385,9 +392,5 @@ def imap_structure(raw: bytes, root: MimePart | None = None) -> tuple[str, str, 
         body, bodystructure = build_bodies(tree, raw)
         return build_envelope(tree.headers), body, bodystructure
     except Exception:
-        return "NIL", "NIL", "NIL"
-
-
-def header_text(value: str | None) -> str:
-    """A header value decoded for display (RFC 2047 words, raw 8-bit), or "" when absent."""
-    return decode_header_value(value) if value else ""
+        empty = '("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0'
+        return "(" + " ".join(["NIL"] * 10) + ")", empty + ")", empty + " NIL NIL NIL NIL)"

@@ -24,7 +24,7 @@ from yizhan.mail.model import Address, ParsedMessage
 MAX_BODY_TEXT = 256 * 1024
 PREVIEW_CHARS = 200
 # HTML beyond this many bytes is not turned into text: the text cap is reached long before.
-_MAX_HTML_BYTES = 2 * 1024 * 1024
+_MAX_HTML_BYTES = 512 * 1024
 _MAX_DEFECTS = 20
 
 _MSG_ID = re.compile(r"<[^<>\s]+>")

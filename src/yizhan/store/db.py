@@ -14,11 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from yizhan.store.migrations import HEAD
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -69,6 +70,11 @@ class Database:
 
     async def migrate(self) -> None:
         """Apply every Alembic migration not yet applied (idempotent; safe with concurrent starters)."""
+        if await self._at_head():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
 
@@ -78,6 +84,14 @@ class Database:
 
         async with self.writer.begin() as conn:
             await conn.run_sync(upgrade)
+
+    async def _at_head(self) -> bool:
+        try:
+            async with self.reader.connect() as conn:
+                version = (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).scalar()
+        except DBAPIError:
+            return False
+        return version == HEAD
 
     async def dispose(self) -> None:
         await self.writer.dispose()
