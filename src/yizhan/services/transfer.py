@@ -130,7 +130,11 @@ class TransferService:
                     batch = await asyncio.to_thread(_take, reader, BATCH)
                     if not batch:
                         return
-                    prepared = await loop.run_in_executor(pool, prepare_many, [m.raw for m in batch])
+                    # Parsing (worker processes) and blob writing (a thread) run ahead of the consumer, which
+                    # files the previous batch meanwhile. Blobs are durable before any row points at them.
+                    prepared, _ = await asyncio.gather(
+                        loop.run_in_executor(pool, prepare_many, [m.raw for m in batch]),
+                        self.store.blobs.aput_many([m.raw for m in batch]))
                     await batches.put((batch, prepared))
             finally:
                 await batches.put(None)
@@ -161,7 +165,6 @@ class TransferService:
             todo.append((message, info))
         if not todo:
             return
-        await self.store.blobs.aput_many([m.raw for m, _ in todo])
         entries = []
         for message, info in todo:
             bits, keywords = flag_bits([*message.flags, *message.keywords])
