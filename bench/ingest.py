@@ -23,11 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import corpus  # noqa: E402
-
-from yizhan.config.paths import DataPaths  # noqa: E402
-from yizhan.config.settings import load_settings  # noqa: E402
-from yizhan.services.runtime import Services  # noqa: E402
+import corpus
+from yizhan.config.paths import DataPaths
+from yizhan.config.settings import load_settings
+from yizhan.services.runtime import Services
 
 
 def current_rss_mb() -> float:
