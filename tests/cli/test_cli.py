@@ -145,3 +145,26 @@ def test_check_reports_and_repairs(data_dir: Path, tmp_path: Path) -> None:
         assert db.execute("SELECT exists_count, uidnext FROM folders WHERE name = 'INBOX'").fetchone() == (3, 4)
     # A corrupt blob cannot be repaired: it stays reported.
     assert yz(data_dir, "check").returncode == 1
+
+
+def test_check_removes_old_unreferenced_and_temporary_blob_files(data_dir: Path) -> None:
+    import os
+
+    ok(data_dir, "domain", "add", "example.com")
+    stray_dir = data_dir / "blobs" / "ab"
+    stray_dir.mkdir(parents=True)
+    stray = stray_dir / ("ab" + "0" * 62)
+    leftover = stray_dir / ".tmp-interrupted"
+    young = stray_dir / ("ab" + "1" * 62)
+    for path in (stray, leftover, young):
+        path.write_bytes(b"x")
+    for path in (stray, leftover):
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    report = yz(data_dir, "check")
+    assert report.returncode == 1
+    assert "unreferenced blobs" in report.stdout and "temporary files" in report.stdout
+    ok(data_dir, "check", "--repair")
+    assert not stray.exists() and not leftover.exists()
+    # A recent file may belong to a delivery not yet committed: it is left alone.
+    assert young.exists()
+    assert "store is consistent" in ok(data_dir, "check")

@@ -17,7 +17,9 @@ from yizhan.store.records import MessageSummary
 from yizhan.util.clock import from_seconds
 
 UserOption = Annotated[str, typer.Option("--user", "-u", help="The account's address")]
-FolderOption = Annotated[str | None, typer.Option("--folder", "-f", help="Folder name (default: see below)")]
+FolderOption = Annotated[
+    str | None, typer.Option("--folder", "-f", help="Folder name (the command's description gives the default)")
+]
 
 
 def _progress() -> Progress:

@@ -105,6 +105,18 @@ class BlobStore:
                     if not entry.name.startswith(".tmp-"):
                         yield entry.name
 
+    def stale_temporaries(self, older_than: float) -> list[Path]:
+        """Temporary files left by writes a crash interrupted, older than `older_than` (epoch seconds)."""
+        if not self.root.exists():
+            return []
+        found = []
+        for sub in self.root.iterdir():
+            if sub.is_dir():
+                for entry in os.scandir(sub):
+                    if entry.name.startswith(".tmp-") and entry.stat().st_mtime < older_than:
+                        found.append(Path(entry.path))
+        return found
+
     def verify(self, name: str) -> bool:
         """True when the blob exists and its bytes hash to its name."""
         try:

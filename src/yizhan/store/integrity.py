@@ -94,6 +94,12 @@ async def check_store(db: Database, blobs: BlobStore, repair: bool = False, quic
             for name in stray:
                 blobs.remove(name)
         problems.append(Problem("unreferenced blobs", f"{len(stray)} blob files no message uses", repair))
+    leftovers = await asyncio.to_thread(blobs.stale_temporaries, now - _ORPHAN_BLOB_AGE)
+    if leftovers:
+        if repair:
+            for path in leftovers:
+                path.unlink(missing_ok=True)
+        problems.append(Problem("temporary files", f"{len(leftovers)} blob writes interrupted by a crash", repair))
     return CheckReport(n_messages, len(names), tuple(problems))
 
 
