@@ -196,9 +196,7 @@ async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple
 
     rows = [_message_row(entry) for _, entry, _, _ in accepted]
     await _assign_threads(conn, rows)
-    inserted = await conn.execute(
-        insert(t.messages).returning(t.messages.c.id, sort_by_parameter_order=True), rows)
-    message_ids = list(inserted.scalars().all())
+    message_ids = await _insert_messages(conn, rows)
     # Rows that found no thread join a thread started earlier in this batch, or start their own.
     in_batch: dict[str, int] = {}
     new_threads = []
@@ -252,6 +250,23 @@ async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple
         results[index] = StoredEntry(e.account_id, e.folder_id, uid, modseq, mid)
         events.append(MessageAdded(e.account_id, e.folder_id, uid, modseq))
     return results, events
+
+
+async def _insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert message rows; return their ids in order.
+
+    On SQLite the transaction holds the database's write lock (BEGIN IMMEDIATE), so the next ids are known:
+    they follow the AUTOINCREMENT sequence. Giving them explicitly lets one plain executemany insert the batch,
+    several times faster than INSERT ... RETURNING with ordered results. Elsewhere RETURNING gives the ids.
+    """
+    if conn.dialect.name == "sqlite":
+        last = await conn.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'messages'"))
+        first = int(last or 0) + 1
+        ids = list(range(first, first + len(rows)))
+        await conn.execute(insert(t.messages), [dict(row, id=mid) for row, mid in zip(rows, ids, strict=True)])
+        return ids
+    inserted = await conn.execute(insert(t.messages).returning(t.messages.c.id, sort_by_parameter_order=True), rows)
+    return list(inserted.scalars().all())
 
 
 async def _assign_threads(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
