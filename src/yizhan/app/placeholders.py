@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 _GREETINGS = {
     "smtp": b"421 4.3.2 %s Yizhan: this service is not available yet, try again later\r\n",
@@ -24,7 +27,7 @@ _HTTP_BODY = (
 ).encode()
 
 
-def greeting_handler(kind: str, hostname: str) -> object:
+def greeting_handler(kind: str, hostname: str) -> Handler:
     line = _GREETINGS[kind] % hostname.encode("ascii", "replace")
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -39,7 +42,7 @@ def greeting_handler(kind: str, hostname: str) -> object:
     return handle
 
 
-def http_handler() -> object:
+def http_handler() -> Handler:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)

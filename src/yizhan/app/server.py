@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from yizhan.app.placeholders import greeting_handler, http_handler
 from yizhan.config.paths import DataPaths
@@ -71,11 +69,10 @@ class Server:
             port = getattr(self.settings.listen, spec.name)
             if port < 0:
                 continue
-            handler: Callable[..., Any]
             if spec.kind == "http":
-                handler = http_handler()  # type: ignore[assignment]
+                handler = http_handler()
             else:
-                handler = greeting_handler(spec.kind, self.settings.server.hostname)  # type: ignore[assignment]
+                handler = greeting_handler(spec.kind, self.settings.server.hostname)
             server = await asyncio.start_server(handler, host, port,
                                                 ssl=tls if spec.tls == "implicit" else None)
             self._servers.append(server)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time
 
 from yizhan.mail.searchquery import parse_query
 from yizhan.mail.tokens import column_expression, match_expression
+from yizhan.store.folders import canonical_name
 from yizhan.store.records import MessageSummary
 from yizhan.store.search import SearchFilter
 from yizhan.store.store import Store
@@ -49,7 +50,7 @@ class SearchService:
         folder_name = folder or parsed.folder
         folder_id = None
         if folder_name:
-            record = await self.store.folders.get(account_id, _folder_name(folder_name))
+            record = await self.store.folders.get(account_id, canonical_name(folder_name))
             if record is None:
                 raise NotFound(f"no folder {folder_name}")
             folder_id = record.id
@@ -63,6 +64,3 @@ class SearchService:
             limit=limit, offset=offset,
         ))
 
-
-def _folder_name(name: str) -> str:
-    return "INBOX" if name.upper() == "INBOX" else name

@@ -35,6 +35,7 @@ from yizhan.services.archive import (
 )
 from yizhan.services.bus import EventBus
 from yizhan.services.prepare import PreparedMessage, prepare_many
+from yizhan.store.folders import canonical_name
 from yizhan.store.ingest import NewEntry
 from yizhan.store.messages import flag_bits
 from yizhan.store.records import AccountRecord, FolderRecord, StoredEntry
@@ -82,7 +83,7 @@ class TransferService:
         return account
 
     async def _folder(self, account: AccountRecord, name: str) -> FolderRecord:
-        name = "INBOX" if name.upper() == "INBOX" else name.strip("/")
+        name = canonical_name(name)
         if not name:
             raise InvalidInput("empty folder name")
         folder = await self.store.folders.get(account.id, name)
@@ -145,10 +146,11 @@ class TransferService:
                 await self._file_batch(account, folder, *item, summary)
                 if progress:
                     progress(reader.progress, reader.total, reader.unit)
-        finally:
-            if not producer.done():
-                producer.cancel()
+        except BaseException:
+            producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
+            raise
+        # Re-raises a failure to read or parse the archive.
         await producer
 
     async def _file_batch(self, account: AccountRecord, folder: FolderRecord, batch: list[ArchivedMessage],
@@ -162,20 +164,20 @@ class TransferService:
                 summary.skipped += 1
                 continue
             present.add(name)
-            todo.append((message, info))
+            todo.append((message, info, name))
         if not todo:
             return
         entries = []
-        for message, info in todo:
+        for message, info, name in todo:
             bits, keywords = flag_bits([*message.flags, *message.keywords])
             entries.append(NewEntry(
-                account_id=account.id, folder_id=folder.id, blob=hashlib.sha256(message.raw).hexdigest(),
+                account_id=account.id, folder_id=folder.id, blob=name,
                 size=len(message.raw), internal_date=to_seconds(message.internal_date or info.parsed.date),
                 parsed=info.parsed, thread_subject=info.thread_subject, search=info.search, flags=bits,
                 keywords=keywords, enforce_quota=False))
         results, events = await self.store.ingest.add(entries)
         self.bus.publish(events)
-        for (message, info), result in zip(todo, results, strict=True):
+        for (message, info, _), result in zip(todo, results, strict=True):
             if isinstance(result, StoredEntry):
                 summary.imported += 1
                 if message.malformed or info.parsed.defects:
@@ -191,7 +193,7 @@ class TransferService:
         """Write one folder (or all of them) to `path`. Several folders: a directory of mbox files, or Maildir++."""
         account = await self._account(address)
         if folder is not None:
-            record = await self.store.folders.get(account.id, "INBOX" if folder.upper() == "INBOX" else folder)
+            record = await self.store.folders.get(account.id, canonical_name(folder))
             if record is None:
                 raise NotFound(f"no folder {folder}")
             targets = [(record, path)]

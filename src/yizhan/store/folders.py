@@ -22,6 +22,12 @@ from yizhan.util.clock import now_seconds
 from yizhan.util.errors import AlreadyExists, InvalidInput, NotFound
 
 
+def canonical_name(name: str) -> str:
+    """A folder name as stored: INBOX in any case is "INBOX" (RFC 9051 §5.1); no leading or trailing "/"."""
+    name = name.strip("/")
+    return "INBOX" if name.upper() == "INBOX" else name
+
+
 def folder_record(row: Any) -> FolderRecord:
     return FolderRecord(
         id=row.id, account_id=row.account_id, name=row.name, special_use=row.special_use,
@@ -86,7 +92,7 @@ class Folders:
 
     async def rename(self, account_id: int, old: str, new: str) -> list[Event]:
         """Rename a folder and its children (RFC 9051 §6.3.6)."""
-        if old.upper() == "INBOX":
+        if canonical_name(old) == "INBOX":
             raise InvalidInput("renaming INBOX is not supported")
         events: list[Event] = []
         try:

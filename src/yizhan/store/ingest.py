@@ -174,7 +174,8 @@ async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple
             select(t.accounts.c.id, t.accounts.c.used_bytes, t.accounts.c.quota_bytes)
             .where(t.accounts.c.id.in_(account_ids)))).all()
     }
-    results: list[Result] = []
+    # Filled in order: an error now, or None until the entry is filed below.
+    results: list[Result | None] = []
     accepted: list[tuple[int, NewEntry, int, int]] = []
     for index, entry in enumerate(entries):
         folder = folders.get(entry.folder_id)
@@ -190,9 +191,9 @@ async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple
         folder["uidnext"] = uid + 1
         folder["highestmodseq"] += 1
         accepted.append((index, entry, uid, folder["highestmodseq"]))
-        results.append(NotFound("placeholder"))
+        results.append(None)
     if not accepted:
-        return results, []
+        return [r for r in results if r is not None], []
 
     rows = [_message_row(entry) for _, entry, _, _ in accepted]
     await _assign_threads(conn, rows)
@@ -249,7 +250,9 @@ async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple
     for (index, e, uid, modseq), mid in zip(accepted, message_ids, strict=True):
         results[index] = StoredEntry(e.account_id, e.folder_id, uid, modseq, mid)
         events.append(MessageAdded(e.account_id, e.folder_id, uid, modseq))
-    return results, events
+    filed = [r for r in results if r is not None]
+    assert len(filed) == len(results), "every entry has an outcome"
+    return filed, events
 
 
 async def _insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:

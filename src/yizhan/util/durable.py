@@ -9,7 +9,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
@@ -62,8 +61,3 @@ def write_durably(path: Path, data: bytes, mode: int = 0o640) -> None:
     os.replace(tmp, path)
     fsync_directory(path.parent)
 
-
-def fsync_directories(paths: Iterable[Path]) -> None:
-    """Fsync each distinct directory once."""
-    for directory in sorted(set(paths)):
-        fsync_directory(directory)
