@@ -74,6 +74,24 @@ class TlsConfig(_Section):
     key: str = ""
 
 
+class SmtpConfig(_Section):
+    """The SMTP, submission and LMTP listeners (protocols/smtp)."""
+
+    max_recipients: int = Field(100, ge=1, le=10000, description="Recipients per message")
+
+
+class DnsConfig(_Section):
+    """How the server resolves names (MX, SPF, DKIM, DMARC). Empty `nameservers` means the system's resolver."""
+
+    nameservers: list[str] = Field(default_factory=list, description="e.g. [\"127.0.0.1:5353\"]")
+
+
+class QueueConfig(_Section):
+    """The outbound delivery queue."""
+
+    remote_port: int = Field(25, ge=1, le=65535, description="Port of remote MX hosts (changed only by tests)")
+
+
 class LogConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -86,6 +104,9 @@ class Settings(_Section):
     store: StoreConfig = StoreConfig()
     limits: LimitsConfig = LimitsConfig()
     tls: TlsConfig = TlsConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    dns: DnsConfig = DnsConfig()
+    queue: QueueConfig = QueueConfig()
     log: LogConfig = LogConfig()
 
 
