@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dnsserver import DnsTestServer
 from yizhan.app.server import Server
 from yizhan.config.paths import DataPaths
 from yizhan.config.settings import Settings, load_settings
@@ -68,3 +69,12 @@ def clean_environment(data_dir: Path) -> dict[str, str]:
     env["YIZHAN_DATA"] = str(data_dir)
     env["COLUMNS"] = "200"
     return env
+
+
+@pytest.fixture
+async def dns_server() -> AsyncIterator[DnsTestServer]:
+    """The project's DNS server for tests, started on 127.0.0.1 (UDP and TCP, port picked by the kernel), empty.
+
+    Point a resolver at it with `Resolver([dns_server.address])` or settings `dns={"nameservers": [...]}`."""
+    async with DnsTestServer() as server:
+        yield server
