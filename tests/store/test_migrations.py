@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from yizhan.store.migrations import HEAD
 from yizhan.store.store import Store
 
 
@@ -17,8 +18,8 @@ async def test_empty_database_is_migrated_to_head(tmp_path: Path) -> None:
         version = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
         journal = db.execute("PRAGMA journal_mode").fetchone()[0]
     assert {"domains", "accounts", "aliases", "folders", "messages", "entries", "expunged",
-            "message_text"} <= tables
-    assert version == "0001"
+            "message_text", "queue_messages", "queue_recipients"} <= tables
+    assert version == HEAD
     assert journal == "wal"
 
 

@@ -154,3 +154,48 @@ expunged = Table(
     Column("uid", BigInteger, primary_key=True, autoincrement=False),
     Column("modseq", BigInteger, nullable=False),
 )
+
+# The outbound queue (migration 0002_queue). A queued message points at the blob to send (already DKIM-signed when
+# `signed` is true); it leaves the queue only when every one of its recipients is final.
+QUEUE_KINDS = ("normal", "dsn", "delay")
+RECIPIENT_STATUSES = ("pending", "delivered", "bounced", "expired")
+
+queue_messages = Table(
+    "queue_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # The public identifier shown by `yizhan queue` (hex), stable across restarts.
+    Column("queue_id", String(40), nullable=False, unique=True),
+    Column("blob", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    # The envelope sender; "" for the null reverse-path of bounces (RFC 5321 §4.5.5), which are never bounced.
+    Column("mail_from", String(320), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("sign_domain", String(253), nullable=True),
+    Column("signed", Boolean, nullable=False, default=False),
+    Column("envelope_id", String(100), nullable=True),
+    # One of QUEUE_KINDS: an ordinary message, a DSN bounce, or a delay notice.
+    Column("kind", String(20), nullable=False, default="normal"),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    Index("ix_queue_messages_blob", "blob"),
+    sqlite_autoincrement=True,
+)
+
+queue_recipients = Table(
+    "queue_recipients",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("queue_messages.id", ondelete="CASCADE"), nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("domain", String(253), nullable=False),
+    # One of RECIPIENT_STATUSES; only "pending" recipients are ever attempted.
+    Column("status", String(20), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("last_attempt_at", BigInteger, nullable=True),
+    Column("last_reply", Text, nullable=False, default=""),
+    Column("delay_notified", Boolean, nullable=False, default=False),
+    UniqueConstraint("message_id", "address", name="uq_queue_recipients_message_address"),
+    Index("ix_queue_recipients_due", "status", "next_attempt_at"),
+    Index("ix_queue_recipients_message", "message_id"),
+)
