@@ -4,6 +4,7 @@
     DATA/yizhan.db        SQLite metadata (WAL mode), unless a database URL is configured
     DATA/blobs/ab/<sha256> message bytes, content-addressed, immutable
     DATA/tls/             the self-signed certificate and key made at first start
+    DATA/dkim/<domain>/<selector>.pem  DKIM signing keys (mode 0600)
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class DataPaths:
     @property
     def tls(self) -> Path:
         return self.root / "tls"
+
+    @property
+    def dkim(self) -> Path:
+        return self.root / "dkim"
 
     def create(self) -> None:
         """Make the directories (private to the owner)."""

@@ -11,10 +11,12 @@ from pathlib import Path
 from yizhan.store.blobs import BlobStore
 from yizhan.store.db import Database, sqlite_url
 from yizhan.store.directory import Directory
+from yizhan.store.dkimkeys import DkimKeys
 from yizhan.store.folders import Folders
 from yizhan.store.ingest import Ingest
 from yizhan.store.integrity import CheckReport, check_store
 from yizhan.store.messages import Messages
+from yizhan.store.outbound import Outbound
 from yizhan.store.search import Search
 
 
@@ -27,6 +29,9 @@ class Store:
         self.messages = Messages(db)
         self.ingest = Ingest(db, group_commit_max)
         self.search = Search(db)
+        self.outbound = Outbound(db)
+        # DKIM signing keys live beside the blobs: DATA/dkim/<domain>/<selector>.pem.
+        self.dkim_keys = DkimKeys(blobs.root.parent / "dkim")
 
     @classmethod
     async def open(cls, database_url: str | None, database_file: Path, blob_root: Path,

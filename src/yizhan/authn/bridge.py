@@ -1,0 +1,52 @@
+"""Blocking DNS lookups for the libraries that only know blocking calls (pyspf, dkimpy), routed to our `Resolver`.
+
+pyspf and dkimpy run in a worker thread (they are blocking and CPU-bound); when they need DNS, `BlockingLookups`
+submits the lookup to the event loop that owns the `Resolver` and waits for it, so every lookup goes to the
+configured name servers (`dns.nameservers`) with the resolver's timeout. It must never be called on the loop's own
+thread (it would deadlock): only from inside `asyncio.to_thread`.
+
+Invariants: a lookup returns the resolver's answer or raises `TemporaryFailure`; a whole evaluation makes at most
+`max_lookups` lookups and stops at `deadline` seconds (both then raise `TemporaryFailure`), so a hostile record
+cannot keep a thread busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from yizhan.dns.resolver import Resolver
+from yizhan.util.errors import TemporaryFailure
+
+T = TypeVar("T")
+
+
+class BlockingLookups:
+    def __init__(self, resolver: Resolver, loop: asyncio.AbstractEventLoop, deadline: float = 20.0,
+                 max_lookups: int = 40) -> None:
+        self.resolver = resolver
+        self.loop = loop
+        self.expires = time.monotonic() + deadline
+        self.remaining = max_lookups
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        left = self.expires - time.monotonic()
+        if left <= 0 or self.remaining <= 0:
+            coroutine.close()
+            raise TemporaryFailure("DNS lookups took too long or too many")
+        self.remaining -= 1
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result(timeout=left)
+        except TimeoutError as exc:
+            future.cancel()
+            raise TemporaryFailure("DNS lookups took too long") from exc
+
+    def query(self, name: str, rtype: str) -> list[Any]:
+        """Raw dnspython rdata of `rtype` at `name`."""
+        return self._run(self.resolver.query(name, rtype))
+
+    def txt(self, name: str) -> list[str]:
+        return self._run(self.resolver.txt(name))
