@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -90,6 +90,22 @@ class QueueConfig(_Section):
     """The outbound delivery queue."""
 
     remote_port: int = Field(25, ge=1, le=65535, description="Port of remote MX hosts (changed only by tests)")
+    retry_schedule: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [300, 900, 3600, 10800, 21600], min_length=1, max_length=100,
+        description="Seconds to wait after each failed attempt; the last value repeats until expiry")
+    expire_after: int = Field(5 * 86400, ge=1, description="Seconds after which an undelivered message bounces")
+    delay_notice_after: int = Field(4 * 3600, ge=0, description="Seconds before the delay notice; 0: never")
+    concurrency: int = Field(10, ge=1, le=200, description="Destinations delivered to at once")
+    connect_timeout: float = Field(30.0, gt=0, le=600, description="Seconds to connect and read the greeting")
+    command_timeout: float = Field(300.0, gt=0, le=3600, description="Seconds to wait for any SMTP reply")
+    max_per_connection: int = Field(50, ge=1, le=10000, description="Messages sent over one connection")
+    smarthost: str = Field("", description="Relay every outbound message through this host (empty: direct MX)")
+    smarthost_port: int = Field(587, ge=1, le=65535)
+    smarthost_username: str = ""
+    smarthost_password: SecretStr = SecretStr("")
+    smarthost_tls: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (required), tls (implicit, port 465) or none (loopback only)")
+    smarthost_verify: bool = Field(True, description="Verify the smarthost's certificate")
 
 
 class LogConfig(_Section):

@@ -18,6 +18,7 @@ from yizhan.store import schema as t
 from yizhan.store.db import Database
 from yizhan.store.events import AccountChanged, Event, FolderCreated
 from yizhan.store.folders import insert_folder
+from yizhan.store.outbound import blobs_in_use
 from yizhan.store.records import AccountRecord, AliasRecord, DomainRecord
 from yizhan.util.clock import now_seconds
 from yizhan.util.errors import AlreadyExists, NotFound
@@ -141,6 +142,7 @@ class Directory:
             if blobs:
                 still_used = set((await conn.execute(
                     select(t.messages.c.blob).where(t.messages.c.blob.in_(blobs)).distinct())).scalars().all())
+                still_used |= await blobs_in_use(conn, blobs)
         return _account(row), [b for b in blobs if b not in still_used]
 
     # Aliases

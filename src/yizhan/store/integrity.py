@@ -4,7 +4,7 @@ What is checked:
 - every message's blob exists, and (unless quick) its bytes hash to its name;
 - each folder's counters (messages, unseen, bytes) equal the sums over its entries, UIDNEXT is above every UID
   and HIGHESTMODSEQ at or above every MODSEQ; each account's usage equals the sum over its entries;
-- message rows no entry refers to, and blob files no message refers to.
+- message rows no entry refers to, and blob files no message and no queued outbound message refers to.
 Repairs recompute counters, raise UIDNEXT/HIGHESTMODSEQ (never lower them: UIDs must not be reused), delete
 orphan message rows, and delete unreferenced blob files older than an hour (younger ones may belong to a
 delivery that has not committed yet). A missing or corrupt blob cannot be repaired; it is reported.
@@ -79,6 +79,8 @@ async def check_store(db: Database, blobs: BlobStore, repair: bool = False, quic
             problems.append(Problem("orphan messages", f"{len(orphans)} message rows in no folder", repair))
 
     referenced = set(names) if not orphans else set(await _all_blob_names(db))
+    # The outbound queue holds blobs too (store/outbound.py): they are referenced as much as messages' blobs.
+    referenced |= await _queued_blob_names(db)
     now = time.time()
     stray = []
     for name in await asyncio.to_thread(lambda: list(blobs.names())):
@@ -106,6 +108,11 @@ async def check_store(db: Database, blobs: BlobStore, repair: bool = False, quic
 async def _all_blob_names(db: Database) -> list[str]:
     async with db.read() as conn:
         return list((await conn.execute(select(t.messages.c.blob).distinct())).scalars())
+
+
+async def _queued_blob_names(db: Database) -> set[str]:
+    async with db.read() as conn:
+        return set((await conn.execute(select(t.queue_messages.c.blob).distinct())).scalars())
 
 
 async def _check_folders(db: Database, repair: bool) -> list[Problem]:

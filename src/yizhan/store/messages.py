@@ -18,6 +18,7 @@ from sqlalchemy.sql import ColumnElement
 from yizhan.store import schema as t
 from yizhan.store.db import Database
 from yizhan.store.events import Event, FlagsChanged, MessagesExpunged
+from yizhan.store.outbound import blobs_in_use
 from yizhan.store.records import MessageSummary
 from yizhan.util.errors import NotFound
 
@@ -85,6 +86,8 @@ async def delete_orphan_messages(conn: AsyncConnection, message_ids: list[int]) 
     # The search index is contentless: its rows of deleted messages stay until `check --repair` rebuilds it,
     # and are never returned, because searches join the messages table (whose ids are never reused).
     used = set((await conn.execute(select(t.messages.c.blob).where(t.messages.c.blob.in_(sorted(blobs))))).scalars())
+    # A blob the outbound queue holds is still in use (store/outbound.py).
+    used |= await blobs_in_use(conn, blobs)
     return sorted(blobs - used)
 
 
