@@ -7,6 +7,7 @@ import typer
 from yizhan import __version__
 from yizhan.cli.config_cmd import config_app
 from yizhan.cli.directory import alias_app, domain_app, user_app
+from yizhan.cli.dns_cmd import dkim_app, dns_command
 from yizhan.cli.mailbox import check_command, export_command, import_command, search_command
 
 cli = typer.Typer(
@@ -24,6 +25,8 @@ cli.command("import")(import_command)
 cli.command("export")(export_command)
 cli.command("search")(search_command)
 cli.command("check")(check_command)
+cli.add_typer(dkim_app, name="dkim")
+cli.command("dns")(dns_command)
 
 
 @cli.command("version")

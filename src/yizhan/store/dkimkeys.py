@@ -1,10 +1,11 @@
 """DKIM signing keys, one or more per domain, as files: DATA/dkim/<domain>/<selector>.pem (PKCS#1 PEM, mode 0600).
 
-Invariants: a key file is written atomically and durably (`util/durable.py`: temporary file, fsync, rename, directory
-fsync) and is readable by the owner only; a selector is never overwritten (creating an existing one is refused).
+Invariants: a key file is written atomically and durably (`util/durable.py`: temporary file, fsync, hard link into
+place, directory fsync) and is readable by the owner only; a selector is never overwritten, even by a concurrent
+creation (the link fails if the name exists).
 The key used for signing is the domain's newest (latest modification time, then the greater selector). Domain and
 selector names are checked before they become paths, so no name can reach outside DATA/dkim. File work runs in
-threads.
+threads; a loaded key is cached until its file changes (signing reads the key for every message).
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import asyncio
 import base64
 import builtins
 import datetime
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from yizhan.authn.dkim import generate_key, txt_record
-from yizhan.util.durable import write_durably
+from yizhan.authn.dkim import MAX_KEY_BITS, MIN_KEY_BITS, generate_key, txt_record
+from yizhan.util.durable import fsync_directory, write_temporary
 from yizhan.util.errors import AlreadyExists, InvalidInput
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -52,7 +54,12 @@ def default_selector(now: datetime.datetime | None = None) -> str:
 
 
 def _check_domain(domain: str) -> str:
+    """The domain as DKIM's d= wants it: lowercase ASCII, internationalised names as A-labels (RFC 6376 §3.5)."""
     name = domain.strip().rstrip(".").lower()
+    try:
+        name = name.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise InvalidInput(f"'{domain}' is not a domain name") from exc
     if len(name) > 253 or not _DOMAIN.match(name):
         raise InvalidInput(f"'{domain}' is not a domain name")
     return name
@@ -74,6 +81,7 @@ def _public_txt(pem: bytes) -> str:
 class DkimKeys:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._cache: dict[Path, tuple[tuple[int, int], DkimKey]] = {}
 
     def _directory(self, domain: str) -> Path:
         return self.root / domain
@@ -81,6 +89,8 @@ class DkimKeys:
     async def create(self, domain: str, selector: str | None = None, bits: int = 2048) -> DkimKey:
         """Generate and store a new key; AlreadyExists if the domain already has this selector."""
         name, chosen = _check_domain(domain), _check_selector(selector or default_selector())
+        if not MIN_KEY_BITS <= bits <= MAX_KEY_BITS:
+            raise InvalidInput(f"a DKIM key must have {MIN_KEY_BITS} to {MAX_KEY_BITS} bits (2048 is usual)")
         path = self._directory(name) / f"{chosen}{_SUFFIX}"
         if await asyncio.to_thread(path.exists):
             raise AlreadyExists(f"{name} already has a DKIM key with selector {chosen}")
@@ -91,7 +101,25 @@ class DkimKeys:
     def _write(self, path: Path, pem: bytes) -> None:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         path.parent.mkdir(exist_ok=True, mode=0o700)
-        write_durably(path, pem, mode=0o600)
+        newest = max((p.stat().st_mtime_ns for p in self._paths(path.parent.name)), default=0)
+        tmp = write_temporary(path.parent, path.name, pem)
+        try:
+            os.chmod(tmp, 0o600)
+            os.link(tmp, path)  # unlike a rename, a link never replaces an existing key
+        except FileExistsError as exc:
+            raise AlreadyExists(f"{path.parent.name} already has a DKIM key with selector {path.stem}") from exc
+        finally:
+            os.unlink(tmp)
+        fsync_directory(path.parent)
+        # The newest key signs: make sure this one is strictly newer even on coarse file-system clocks.
+        mtime = path.stat().st_mtime_ns
+        if mtime <= newest:
+            os.utime(path, ns=(newest + 1, newest + 1))
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     async def get(self, domain: str, selector: str | None = None) -> DkimKey | None:
         """The domain's newest key (or the one with `selector`); None when there is none."""
@@ -99,8 +127,7 @@ class DkimKeys:
         if selector is not None:
             path = self._directory(name) / f"{_check_selector(selector)}{_SUFFIX}"
             return await asyncio.to_thread(self._load, name, path)
-        paths = await asyncio.to_thread(self._paths, name)
-        return await asyncio.to_thread(self._load, name, paths[-1]) if paths else None
+        return await asyncio.to_thread(self._newest, name)
 
     async def list(self, domain: str | None = None) -> list[DkimKey]:
         """Every key (of one domain, or of all), by domain then oldest first."""
@@ -132,9 +159,14 @@ class DkimKeys:
                     continue
         return [path for _, _, path in sorted(found)]
 
-    @staticmethod
-    def _load(domain: str, path: Path) -> DkimKey | None:
+    def _load(self, domain: str, path: Path) -> DkimKey | None:
+        """The key in `path`, parsed once per file version (the cache is keyed by modification time and size)."""
         try:
+            stat = path.stat()
+            version = (stat.st_mtime_ns, stat.st_size)
+            cached = self._cache.get(path)
+            if cached is not None and cached[0] == version:
+                return cached[1]
             pem = path.read_bytes()
         except FileNotFoundError:
             return None
@@ -142,4 +174,13 @@ class DkimKeys:
             public = _public_txt(pem)
         except (ValueError, TypeError) as exc:
             raise InvalidInput(f"DKIM key file {path} is not a usable private key") from exc
-        return DkimKey(domain, path.stem, pem, public)
+        key = DkimKey(domain, path.stem, pem, public)
+        self._cache[path] = (version, key)
+        return key
+
+    def _newest(self, domain: str) -> DkimKey | None:
+        for path in reversed(self._paths(domain)):
+            key = self._load(domain, path)
+            if key is not None:
+                return key
+        return None
