@@ -10,6 +10,7 @@ from dns.message import make_query
 from dns.query import tcp as tcp_query
 
 from tests.support.dnsserver import DnsTestServer
+from yizhan.config.settings import ConfigError, load_settings
 from yizhan.dns.resolver import MxAnswer, Resolver, parse_nameserver
 from yizhan.util.errors import TemporaryFailure
 
@@ -108,3 +109,20 @@ def test_parse_nameserver() -> None:
     for bad in ("dns.google", "127.0.0.1:0", "127.0.0.1:x", "[::1"):
         with pytest.raises(ValueError):
             parse_nameserver(bad)
+
+
+def test_settings_choose_the_name_servers(dns_server: DnsTestServer) -> None:
+    settings = load_settings(None, environ={"YIZHAN_DNS__NAMESERVERS": f"{dns_server.address}, ::1"})
+    assert settings.dns.nameservers == [dns_server.address, "::1"]
+    resolver = Resolver.from_settings(load_settings(None, environ={}, overrides={
+        "dns": {"nameservers": [dns_server.address], "timeout": 1.5}}))
+    assert resolver.timeout == 1.5
+    with pytest.raises(ConfigError, match=r"dns\.nameservers"):
+        load_settings(None, environ={}, overrides={"dns": {"nameservers": ["dns.example.com"]}})
+
+
+async def test_resolver_from_settings_uses_the_test_server(dns_server: DnsTestServer) -> None:
+    dns_server.add("example.com", "MX", "5 mx.example.com.")
+    resolver = Resolver.from_settings(load_settings(None, environ={}, overrides={
+        "dns": {"nameservers": [dns_server.address]}}))
+    assert (await resolver.mx("example.com")).hosts == ((5, "mx.example.com"),)

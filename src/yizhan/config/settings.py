@@ -7,13 +7,14 @@ Every key is validated at start; an unknown or bad key is reported by its dotted
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 ENV_PREFIX = "YIZHAN_"
 # Variables with the prefix that choose files rather than set keys.
@@ -80,10 +81,48 @@ class SmtpConfig(_Section):
     max_recipients: int = Field(100, ge=1, le=10000, description="Recipients per message")
 
 
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """'127.0.0.1', '127.0.0.1:5353', '::1', '[::1]:5353' → (address, port); ValueError for anything else."""
+    value = text.strip()
+    if value.startswith("["):
+        host, sep, rest = value[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"not a name server address: {text!r}")
+        port = int(rest[1:]) if rest else 53
+    elif value.count(":") == 1:
+        host, _, port_text = value.partition(":")
+        port = int(port_text)
+    else:
+        host, port = value, 53
+    ipaddress.ip_address(host)  # a name server is given by its address, never by a name
+    if not 0 < port < 65536:
+        raise ValueError(f"not a port: {port}")
+    return host, port
+
+
 class DnsConfig(_Section):
     """How the server resolves names (MX, SPF, DKIM, DMARC). Empty `nameservers` means the system's resolver."""
 
     nameservers: list[str] = Field(default_factory=list, description="e.g. [\"127.0.0.1:5353\"]")
+    timeout: float = Field(5.0, gt=0, le=60, description="Seconds one lookup may take in all")
+
+    @field_validator("nameservers", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        """A comma-separated string (from the environment) is a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("nameservers")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                parse_nameserver(item)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address with an optional :port") from exc
+        return value
 
 
 class QueueConfig(_Section):

@@ -16,9 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import dns.asyncresolver
 import dns.exception
@@ -29,12 +27,10 @@ import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
+from yizhan.config.settings import DnsConfig, Settings, parse_nameserver
 from yizhan.util.errors import TemporaryFailure
 
-if TYPE_CHECKING:
-    from yizhan.config.settings import DnsConfig, Settings
-
-DEFAULT_PORT = 53
+__all__ = ["MxAnswer", "Resolver", "parse_nameserver"]
 
 
 @dataclass(frozen=True)
@@ -50,25 +46,6 @@ class MxAnswer:
     hosts: tuple[tuple[int, str], ...]
     null_mx: bool = False
     implicit: bool = False
-
-
-def parse_nameserver(text: str) -> tuple[str, int]:
-    """'127.0.0.1', '127.0.0.1:5353', '::1', '[::1]:5353' → (address, port); ValueError for anything else."""
-    value = text.strip()
-    if value.startswith("["):
-        host, sep, rest = value[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"not a name server address: {text!r}")
-        port = int(rest[1:]) if rest else DEFAULT_PORT
-    elif value.count(":") == 1:
-        host, _, port_text = value.partition(":")
-        port = int(port_text)
-    else:
-        host, port = value, DEFAULT_PORT
-    ipaddress.ip_address(host)  # raises ValueError for names: a name server is given by its address
-    if not 0 < port < 65536:
-        raise ValueError(f"not a port: {port}")
-    return host, port
 
 
 def _host(name: dns.name.Name | str) -> str:
@@ -96,13 +73,13 @@ class Resolver:
         self._resolver.timeout = timeout
 
     @classmethod
-    def from_config(cls, config: DnsConfig, timeout: float = 5.0) -> Resolver:
-        return cls(list(config.nameservers) or None, timeout)
+    def from_config(cls, config: DnsConfig) -> Resolver:
+        return cls(list(config.nameservers) or None, config.timeout)
 
     @classmethod
-    def from_settings(cls, settings: Settings, timeout: float = 5.0) -> Resolver:
+    def from_settings(cls, settings: Settings) -> Resolver:
         """The resolver the server uses: `dns.nameservers` from the settings, else the system's."""
-        return cls.from_config(settings.dns, timeout)
+        return cls.from_config(settings.dns)
 
     async def query(self, name: str, rtype: str) -> list[dns.rdata.Rdata]:
         """Raw records of type `rtype` at `name` (CNAMEs followed); [] when none; TemporaryFailure when unknowable."""
