@@ -14,6 +14,7 @@ from yizhan.config.settings import Settings
 from yizhan.services.bus import EventBus
 from yizhan.services.deliver import DeliveryService
 from yizhan.services.directory import DirectoryService
+from yizhan.services.outbound import OutboundService
 from yizhan.services.passwords import generate_password
 from yizhan.services.search import SearchService
 from yizhan.services.transfer import TransferService
@@ -30,6 +31,7 @@ class Services:
     delivery: DeliveryService
     search: SearchService
     transfer: TransferService
+    outbound: OutboundService
 
     @classmethod
     async def open(cls, settings: Settings, paths: DataPaths) -> Services:
@@ -42,6 +44,7 @@ class Services:
             settings=settings, paths=paths, store=store, bus=bus, directory=directory,
             delivery=DeliveryService(store, bus, directory, settings.limits.max_message_size),
             search=SearchService(store), transfer=TransferService(store, bus),
+            outbound=OutboundService(store, bus, settings.limits.max_message_size),
         )
 
     async def bootstrap(self) -> tuple[str, str] | None:

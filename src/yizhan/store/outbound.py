@@ -120,7 +120,7 @@ class Outbound:
                 sign_domain=sign_domain, signed=signed, envelope_id=envelope_id, kind=kind, account_id=account_id))
             message_id = result.inserted_primary_key[0]
             await conn.execute(insert(t.queue_recipients), [
-                dict(message_id=message_id, address=address, domain=address.rpartition("@")[2], status=PENDING,
+                dict(message_id=message_id, address=address, domain=address.rpartition("@")[2].lower(), status=PENDING,
                      attempts=0, next_attempt_at=now, last_attempt_at=None, last_reply="", delay_notified=False)
                 for address in unique
             ])

@@ -17,7 +17,6 @@ from yizhan.store.ingest import Ingest
 from yizhan.store.integrity import CheckReport, check_store
 from yizhan.store.messages import Messages
 from yizhan.store.outbound import Outbound
-from yizhan.store.outbound import Outbound
 from yizhan.store.search import Search
 
 
@@ -30,7 +29,6 @@ class Store:
         self.messages = Messages(db)
         self.ingest = Ingest(db, group_commit_max)
         self.search = Search(db)
-        self.outbound = Outbound(db)
         self.outbound = Outbound(db)
         # DKIM signing keys live beside the blobs: DATA/dkim/<domain>/<selector>.pem.
         self.dkim_keys = DkimKeys(blobs.root.parent / "dkim")
