@@ -71,7 +71,7 @@ async def test_long_txt_split_and_joined(dns_server: DnsTestServer, resolver: Re
     # The zone really holds several strings of at most 255 bytes (asked over TCP, where the whole record fits).
     response = tcp_query(make_query("sel._domainkey.example.com", "TXT"), "127.0.0.1", port=dns_server.port,
                          timeout=3)
-    strings = [s for rrset in response.answer for rdata in rrset for s in rdata.strings]  # type: ignore[attr-defined]
+    strings = [s for rrset in response.answer for rdata in rrset for s in rdata.strings]
     assert max(len(s) for s in strings) == 255 and len(strings) == 4
     assert sorted(await resolver.txt("sel._domainkey.example.com")) == sorted([value, "second"])
 
@@ -126,3 +126,11 @@ async def test_resolver_from_settings_uses_the_test_server(dns_server: DnsTestSe
     resolver = Resolver.from_settings(load_settings(None, environ={}, overrides={
         "dns": {"nameservers": [dns_server.address]}}))
     assert (await resolver.mx("example.com")).hosts == ((5, "mx.example.com"),)
+
+
+async def test_large_answer_falls_back_to_tcp(dns_server: DnsTestServer, resolver: Resolver) -> None:
+    values = [f"record {i} " + "x" * 400 for i in range(5)]  # about 2 KB: more than a UDP answer may carry
+    for value in values:
+        dns_server.add("big.example", "TXT", value)
+    assert sorted(await resolver.txt("big.example")) == sorted(values)
+    assert ("big.example", "TXT") in dns_server.tcp_queries

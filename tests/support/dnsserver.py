@@ -4,6 +4,7 @@ Records are set at runtime with `add(name, rtype, value)` and removed with `remo
 record of any type answers NXDOMAIN, a name with records of other types answers NOERROR with no answer (NODATA).
 `servfail(name)` makes a name answer SERVFAIL (to test temporary errors). CNAMEs are followed within the zone.
 TXT values longer than 255 bytes are split into 255-byte strings, as a DNS zone would hold them (RFC 7208 §3.3).
+UDP answers too large for the client are truncated (TC bit), so clients fall back to TCP as with real servers.
 Every record has TTL 0, so nothing is cached between changes. Traffic never leaves the loopback interface.
 """
 
@@ -23,12 +24,13 @@ def _key(name: str) -> str:
     return name.rstrip(".").lower()
 
 
-class _Zone(BaseResolver):  # type: ignore[misc]
+class _Zone(BaseResolver):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.records: dict[str, list[tuple[str, RR]]] = {}
         self.failing: set[str] = set()
         self.queries: list[tuple[str, str]] = []
+        self.tcp_queries: list[tuple[str, str]] = []
 
     def resolve(self, request: DNSRecord, handler: DNSHandler) -> DNSRecord:
         reply = request.reply()
@@ -36,6 +38,8 @@ class _Zone(BaseResolver):  # type: ignore[misc]
         qtype = QTYPE[request.q.qtype]
         with self.lock:
             self.queries.append((qname, qtype))
+            if getattr(handler, "protocol", "") == "tcp":
+                self.tcp_queries.append((qname, qtype))
             if qname in self.failing:
                 reply.header.rcode = RCODE.SERVFAIL
                 return reply
@@ -57,6 +61,24 @@ class _Zone(BaseResolver):  # type: ignore[misc]
                 name = _key(str(cnames[0].rdata.label))
                 if name in seen:
                     return reply
+
+
+class _Handler(DNSHandler):
+    """Truncates UDP answers larger than the client can take (512 bytes, or its EDNS payload size, RFC 6891 §6.2.5)
+    as real servers do: the question is kept and the TC bit set, so clients retry over TCP."""
+
+    def get_reply(self, data: bytes) -> bytes:
+        request = DNSRecord.parse(data)  # a malformed request raises DNSError, which dnslib logs and drops
+        reply = self.server.resolver.resolve(request, self)
+        packed: bytes = reply.pack()
+        if self.protocol == "udp":
+            limit = max([512] + [int(rr.rclass) for rr in request.ar if rr.rtype == QTYPE.OPT])
+            if len(packed) > limit:
+                short = request.reply()
+                short.header.rcode = reply.header.rcode
+                short.header.tc = 1
+                packed = short.pack()
+        return packed
 
 
 def _record(name: str, rtype: str, value: str) -> RR:
@@ -94,6 +116,12 @@ class DnsTestServer:
         with self._zone.lock:
             return list(self._zone.queries)
 
+    @property
+    def tcp_queries(self) -> list[tuple[str, str]]:
+        """(name, type) of the queries received over TCP."""
+        with self._zone.lock:
+            return list(self._zone.tcp_queries)
+
     def add(self, name: str, rtype: str, value: str) -> None:
         """Add one record, e.g. add("example.com", "MX", "10 mx.example.com.")."""
         rtype = rtype.upper()
@@ -121,10 +149,10 @@ class DnsTestServer:
     def start(self) -> None:
         quiet = DNSLogger(logf=lambda _: None)
         for _ in range(20):
-            udp = DNSServer(self._zone, address=self.host, port=0, logger=quiet)
+            udp = DNSServer(self._zone, address=self.host, port=0, logger=quiet, handler=_Handler)
             port = udp.server.server_address[1]
             try:
-                tcp = DNSServer(self._zone, address=self.host, port=port, tcp=True, logger=quiet)
+                tcp = DNSServer(self._zone, address=self.host, port=port, tcp=True, logger=quiet, handler=_Handler)
             except OSError:
                 udp.server.server_close()
                 continue
