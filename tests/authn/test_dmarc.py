@@ -174,3 +174,13 @@ def test_record_parsing_and_alignment() -> None:
     assert aligned("example.org", "mail.example.org", "r") and not aligned("example.org", "mail.example.org", "s")
     assert not aligned("example.org", "example.net", "r")
     assert header_from_domain(b"From: =?utf-8?q?B=C3=B6b?= <bob@Example.ORG>\r\n\r\n") == ("example.org", "")
+
+
+async def test_aligned_spf_temperror_is_not_a_failure(dns_server: DnsTestServer, resolver: Resolver) -> None:
+    dns_server.add("_dmarc.example.org", "TXT", "v=DMARC1; p=reject")
+    dns_server.add("example.org", "TXT", "v=spf1 include:broken.example.org -all")
+    dns_server.add("broken.example.org", "TXT", "v=spf1 -all")
+    dns_server.servfail("broken.example.org")
+    verdict = await check(make_message(sender="bob@example.org"), resolver, mail_from="bob@example.org")
+    assert verdict.spf.result == "temperror"
+    assert verdict.dmarc.result == "temperror" and not verdict.dmarc_reject

@@ -69,3 +69,11 @@ async def test_bad_input_never_raises(resolver: Resolver) -> None:
     assert (await check_host("127.0.0.1", "no-at-sign", "", resolver)).result == "none"
     assert (await check_host("not-an-ip", "bob@example.org", "h", resolver)).result == "permerror"
     assert (await check_host("127.0.0.1", "bob@[127.0.0.1]", "h", resolver)).result == "none"
+
+
+async def test_ipv4_mapped_client_address(dns_server: DnsTestServer, resolver: Resolver) -> None:
+    dns_server.add("example.org", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+    assert (await check_host("::ffff:127.0.0.1", "bob@example.org", "h", resolver)).result == "pass"
+    dns_server.add("v6.example", "TXT", "v=spf1 ip6:::1 -all")
+    assert (await check_host("::1", "bob@v6.example", "h", resolver)).result == "pass"
+    assert (await check_host("::2", "bob@v6.example", "h", resolver)).result == "fail"

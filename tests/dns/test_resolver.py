@@ -134,3 +134,15 @@ async def test_large_answer_falls_back_to_tcp(dns_server: DnsTestServer, resolve
         dns_server.add("big.example", "TXT", value)
     assert sorted(await resolver.txt("big.example")) == sorted(values)
     assert ("big.example", "TXT") in dns_server.tcp_queries
+
+
+async def test_nothing_cached_across_changes(dns_server: DnsTestServer, resolver: Resolver) -> None:
+    # Negative answers too: a record added after a "no such name" is seen at once by the same resolver.
+    assert await resolver.txt("later.example") == []
+    assert await resolver.mx("later.example") == MxAnswer(hosts=())
+    dns_server.add("later.example", "A", "127.0.0.1")
+    assert await resolver.txt("later.example") == []
+    dns_server.add("later.example", "TXT", "now")
+    dns_server.add("later.example", "MX", "1 mx.later.example.")
+    assert await resolver.txt("later.example") == ["now"]
+    assert (await resolver.mx("later.example")).hosts == ((1, "mx.later.example"),)

@@ -5,7 +5,8 @@ record of any type answers NXDOMAIN, a name with records of other types answers 
 `servfail(name)` makes a name answer SERVFAIL (to test temporary errors). CNAMEs are followed within the zone.
 TXT values longer than 255 bytes are split into 255-byte strings, as a DNS zone would hold them (RFC 7208 §3.3).
 UDP answers too large for the client are truncated (TC bit), so clients fall back to TCP as with real servers.
-Every record has TTL 0, so nothing is cached between changes. Traffic never leaves the loopback interface.
+Every record has TTL 0 and negative answers carry an SOA of TTL 0, so nothing is cached between changes.
+Traffic never leaves the loopback interface.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import socketserver
 import threading
 from types import TracebackType
 
-from dnslib import CNAME, QTYPE, RCODE, RR, TXT, DNSRecord
+from dnslib import CNAME, QTYPE, RCODE, RR, SOA, TXT, DNSRecord
 from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
 
 _TXT_CHUNK = 255
+# Negative answers carry an SOA with TTL and minimum 0 (RFC 2308 §3), so resolvers never cache a "no such record".
+_NEGATIVE = RR(".", QTYPE.SOA, ttl=0, rdata=SOA("ns.test.", "hostmaster.test.", (1, 0, 0, 0, 0)))
 
 
 def _key(name: str) -> str:
@@ -49,12 +52,15 @@ class _Zone(BaseResolver):
                 if not entries:
                     if name == qname:
                         reply.header.rcode = RCODE.NXDOMAIN
+                    reply.add_auth(_NEGATIVE)
                     return reply
                 matches = [rr for rtype, rr in entries if rtype == qtype]
                 cnames = [rr for rtype, rr in entries if rtype == "CNAME"]
                 if matches or not cnames or qtype == "CNAME":
                     for rr in matches:
                         reply.add_answer(rr)
+                    if not matches:
+                        reply.add_auth(_NEGATIVE)
                     return reply
                 reply.add_answer(cnames[0])
                 seen.add(name)

@@ -173,5 +173,10 @@ async def evaluate(raw: bytes, spf: SpfResult, dkim: list[DkimResult], resolver:
     dkim_ok = any(d.result == "pass" and aligned(from_domain, d.domain, record.adkim) for d in dkim)
     if spf_ok or dkim_ok:
         return DmarcResult("pass", from_domain, policy, "none", record.domain, spf_ok, dkim_ok)
+    # §6.6.2: an aligned check that could not be done now is not a failure; never act on a passing DNS outage.
+    if (spf.result == "temperror" and aligned(from_domain, spf.domain, record.aspf)) or any(
+            d.result == "temperror" and aligned(from_domain, d.domain, record.adkim) for d in dkim):
+        return DmarcResult("temperror", from_domain, policy, "none", record.domain,
+                           reason="an aligned SPF or DKIM check failed temporarily")
     return DmarcResult("fail", from_domain, policy, _disposition(policy, record.pct, sample), record.domain,
                        reason="no aligned SPF or DKIM pass")

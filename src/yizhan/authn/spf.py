@@ -13,6 +13,7 @@ temperror, permerror. DNS that cannot answer now gives temperror; malformed inpu
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,14 @@ async def check_host(ip: str, mail_from: str, helo: str, resolver: Resolver, dea
     if not domain or "." not in domain or domain.startswith("["):
         # An address literal or a bare word has no SPF policy to look up (RFC 7208 §4.3).
         return SpfResult("none", identity, sender, "", "no domain to check")
+    try:
+        address = ipaddress.ip_address(ip.strip().strip("[]"))
+    except ValueError:
+        return SpfResult("permerror", identity, sender, domain, "not an IP address")
+    # A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; SPF's ip4: mechanisms must see them as IPv4.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    ip = str(address)
     bridge = BlockingLookups(resolver, asyncio.get_running_loop(), deadline=deadline)
     try:
         result, explanation = await asyncio.to_thread(_check, ip, sender, helo or domain, bridge)

@@ -10,6 +10,7 @@ Invariants:
 - A lookup that cannot be answered now (SERVFAIL from every server, timeout, refused, no server configured) raises
   `yizhan.util.errors.TemporaryFailure`, so callers answer 4xx / temperror and try again later.
 - Every lookup is bounded by `timeout` seconds in total.
+- Answers are cached for at most their TTL (an LRU of `CACHE_SIZE` entries); TTL 0 is never reused.
 - Host names in answers are lowercase, without the trailing dot.
 """
 
@@ -31,6 +32,8 @@ from yizhan.config.settings import DnsConfig, Settings, parse_nameserver
 from yizhan.util.errors import TemporaryFailure
 
 __all__ = ["MxAnswer", "Resolver", "parse_nameserver"]
+
+CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class Resolver:
                 self._unconfigured = True
         self._resolver.lifetime = timeout
         self._resolver.timeout = timeout
+        # Answers are kept for their TTL (bounded in number), so a burst of mail from one domain asks once.
+        self._resolver.cache = dns.resolver.LRUCache(CACHE_SIZE)
 
     @classmethod
     def from_config(cls, config: DnsConfig) -> Resolver:
