@@ -137,7 +137,7 @@ async def test_4xx_is_deferred_and_delivered_on_retry(open_services: OpenService
     async with Receiver("127.0.0.6") as mx:
         mx.handler.rcpt_replies["busy@plain.test"] = "451 4.2.1 mailbox busy, try later"
         dns_server.add("plain.test", "A", "127.0.0.6")
-        services = await open_services(mx.port)
+        services = await open_services(mx.port, retry_schedule=[2])
         queue_id = await services.outbound.enqueue(make_message(), "alice@example.com", ["busy@plain.test"])
         runner = QueueRunner(services)
         await runner.run_once()
@@ -150,7 +150,7 @@ async def test_4xx_is_deferred_and_delivered_on_retry(open_services: OpenService
         await runner.run_once()
         assert (await services.outbound.show(queue_id))[0].recipients[0].attempts == 1
         del mx.handler.rcpt_replies["busy@plain.test"]
-        await asyncio.sleep(1.1)
+        await asyncio.sleep(2.1)
         await runner.run_once()
     assert [m.rcpt_tos for m in mx.messages] == [["busy@plain.test"]]
     assert await services.outbound.list() == []
@@ -197,12 +197,12 @@ async def test_delay_notice_is_sent_once(open_services: OpenServices, dns_server
     dns_server.add("plain.test", "A", "127.0.0.6")
     async with Receiver("127.0.0.6") as mx:
         mx.handler.rcpt_replies["slow@plain.test"] = "450 4.2.0 come back later"
-        services = await open_services(mx.port, delay_notice_after=1, retry_schedule=[1])
+        services = await open_services(mx.port, delay_notice_after=2, retry_schedule=[1])
         await services.outbound.enqueue(make_message(), "alice@example.com", ["slow@plain.test"])
         runner = QueueRunner(services)
         await runner.run_once()
         assert await inbox_messages(services, "alice@example.com") == []
-        for _ in range(2):
+        for _ in range(3):
             await asyncio.sleep(1.1)
             await runner.run_once()
     [notice] = await inbox_messages(services, "alice@example.com")

@@ -131,16 +131,18 @@ class QueueRunner:
         due = await self.services.store.outbound.due(now_seconds(), limit=1000)
         groups: dict[str, list[QueuedMessage]] = {}
         for message in due:
-            by_domain: dict[str, list[str]] = {}
+            # With a smarthost a message goes in one transaction for all its recipients; direct delivery splits it
+            # by recipient domain, since each domain has its own MX hosts.
+            by_key: dict[str, list[str]] = {}
             for recipient in message.recipients:
-                by_domain.setdefault(recipient.domain, []).append(recipient.address)
-            for domain in by_domain:
-                key = _SMARTHOST if self.config.smarthost else domain
-                if (message.queue_id, domain) in self._inflight:
+                key = _SMARTHOST if self.config.smarthost else recipient.domain
+                by_key.setdefault(key, []).append(recipient.address)
+            for key, addresses in by_key.items():
+                if (message.queue_id, key) in self._inflight:
                     continue
                 part = dataclasses.replace(
-                    message, recipients=tuple(r for r in message.recipients if r.domain == domain))
-                self._inflight.add((message.queue_id, domain))
+                    message, recipients=tuple(r for r in message.recipients if r.address in addresses))
+                self._inflight.add((message.queue_id, key))
                 groups.setdefault(key, []).append(part)
         started = []
         for key, messages in groups.items():
@@ -172,8 +174,7 @@ class QueueRunner:
                         log.exception("recording the outcome of %s failed; it will be tried again", message.queue_id)
         finally:
             for message in messages:
-                for recipient in message.recipients:
-                    self._inflight.discard((message.queue_id, recipient.domain))
+                self._inflight.discard((message.queue_id, key))
             self._wake.set()
 
     # Delivery
