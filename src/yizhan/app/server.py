@@ -16,6 +16,7 @@ from pathlib import Path
 from yizhan.app.placeholders import greeting_handler, http_handler
 from yizhan.config.paths import DataPaths
 from yizhan.config.settings import Settings
+from yizhan.queue.runner import QueueRunner
 from yizhan.services.runtime import Services
 from yizhan.util.tls import ensure_self_signed, server_context
 
@@ -56,6 +57,7 @@ class Server:
         self.settings = settings
         self.paths = paths
         self.services: Services | None = None
+        self.queue: QueueRunner | None = None
         self.listening: list[Listening] = []
         self.first_admin: tuple[str, str] | None = None
         self._servers: list[asyncio.base_events.Server] = []
@@ -79,6 +81,9 @@ class Server:
             bound = server.sockets[0].getsockname()[1]
             self.listening.append(Listening(spec, host, bound, "placeholder"))
         log.info("listening: %s", ", ".join(f"{item.spec.name}={item.port}" for item in self.listening))
+        # The outbound queue starts once the listeners are up, and delivers what an earlier run left queued.
+        self.queue = QueueRunner(self.services)
+        await self.queue.start()
 
     def _tls_context(self) -> ssl.SSLContext:
         if self.settings.tls.cert and self.settings.tls.key:
@@ -99,6 +104,9 @@ class Server:
             except TimeoutError:
                 log.warning("a listener did not close in time")
         self._servers.clear()
+        if self.queue is not None:
+            await self.queue.stop()
+            self.queue = None
         if self.services is not None:
             await self.services.close()
             self.services = None
