@@ -70,6 +70,8 @@ async def test_fail_with_reject_policy(dns_server: DnsTestServer, resolver: Reso
     assert verdict.spf.result == "fail" and verdict.dkim == ()
     assert (verdict.dmarc.result, verdict.dmarc.policy, verdict.dmarc.disposition) == ("fail", "reject", "reject")
     assert verdict.dmarc_reject
+    assert verdict.rejection_reason == ("DMARC policy of example.org rejects mail that fails authentication "
+                                        "(SPF fail for example.org, DKIM none)")
 
 
 async def test_quarantine_and_none_policies(dns_server: DnsTestServer, resolver: Resolver) -> None:

@@ -7,20 +7,32 @@ thread (it would deadlock): only from inside `asyncio.to_thread`.
 
 Invariants: a lookup returns the resolver's answer or raises `TemporaryFailure`; a whole evaluation makes at most
 `max_lookups` lookups and stops at `deadline` seconds (both then raise `TemporaryFailure`), so a hostile record
-cannot keep a thread busy.
+cannot keep a thread busy. The checks run in their own small thread pool (`run_blocking`), apart from the default
+executor the store's fsyncs use.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from yizhan.dns.resolver import Resolver
 from yizhan.util.errors import TemporaryFailure
 
 T = TypeVar("T")
+
+# The checks wait on DNS for seconds at a time: they get their own threads, so they never hold up the default
+# executor's threads, which the store uses for fsync (acknowledging mail must not wait behind a slow DNS server).
+_EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="yizhan-authn")
+
+
+async def run_blocking(function: Callable[..., T], *args: Any) -> T:
+    """Run a blocking check (pyspf, dkimpy) in the authentication threads."""
+    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, functools.partial(function, *args))
 
 
 class BlockingLookups:

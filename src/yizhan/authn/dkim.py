@@ -23,7 +23,7 @@ import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from yizhan.authn.bridge import BlockingLookups
+from yizhan.authn.bridge import BlockingLookups, run_blocking
 from yizhan.dns.resolver import Resolver
 from yizhan.util.errors import InvalidInput, TemporaryFailure
 
@@ -133,7 +133,7 @@ async def verify(raw: bytes, resolver: Resolver, deadline: float = 20.0) -> list
     """The result of each DKIM signature of `raw`, topmost first; [] when the message is not signed."""
     bridge = BlockingLookups(resolver, asyncio.get_running_loop(), deadline=deadline)
     try:
-        return await asyncio.to_thread(_verify_all, raw, bridge)
+        return await run_blocking(_verify_all, raw, bridge)
     except Exception as exc:  # a fault of ours or dkimpy's must not refuse the mail
         log.warning("DKIM verification failed unexpectedly: %r", exc)
         return [DkimResult("permerror", "", "", "", "the signature could not be evaluated")]

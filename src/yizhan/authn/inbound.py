@@ -42,6 +42,14 @@ class InboundVerdict:
     dmarc_reject: bool  # the From domain's policy is reject and applies to this failing message
     dmarc_quarantine: bool  # the policy is quarantine (or a reject sampled down to it): file as junk
 
+    @property
+    def rejection_reason(self) -> str:
+        """Why the DMARC policy refuses this message, for the text of a 550 5.7.1 reply (plain ASCII, one line)."""
+        dkim = ", ".join(f"{d.result} for {d.domain or '?'}" for d in self.dkim) or "none"
+        text = (f"DMARC policy of {self.dmarc.from_domain} rejects mail that fails authentication "
+                f"(SPF {self.spf.result} for {self.spf.domain or '?'}, DKIM {dkim})")
+        return "".join(ch if " " <= ch <= "~" else "?" for ch in text)[:400]
+
 
 def _clean(text: str) -> str:
     return "".join(ch for ch in text if ch >= " " and ch != "\x7f")[:_MAX_VALUE]

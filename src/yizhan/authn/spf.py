@@ -20,7 +20,7 @@ from typing import Any
 
 import spf
 
-from yizhan.authn.bridge import BlockingLookups
+from yizhan.authn.bridge import BlockingLookups, run_blocking
 from yizhan.dns.resolver import Resolver
 from yizhan.util.errors import TemporaryFailure
 
@@ -112,7 +112,7 @@ async def check_host(ip: str, mail_from: str, helo: str, resolver: Resolver, dea
     ip = str(address)
     bridge = BlockingLookups(resolver, asyncio.get_running_loop(), deadline=deadline)
     try:
-        result, explanation = await asyncio.to_thread(_check, ip, sender, helo or domain, bridge)
+        result, explanation = await run_blocking(_check, ip, sender, helo or domain, bridge)
     except TemporaryFailure as exc:
         return SpfResult("temperror", identity, sender, domain, str(exc))
     except Exception as exc:  # pyspf raises assorted errors on hostile input; bad input must never crash us
