@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from tests.mail.malformed import malformed_corpus
 from tests.mailfactory import make_message
 from tests.support.dnsserver import DnsTestServer
 from yizhan.authn.dkim import generate_key, sign, txt_record
@@ -186,3 +187,33 @@ async def test_aligned_spf_temperror_is_not_a_failure(dns_server: DnsTestServer,
     verdict = await check(make_message(sender="bob@example.org"), resolver, mail_from="bob@example.org")
     assert verdict.spf.result == "temperror"
     assert verdict.dmarc.result == "temperror" and not verdict.dmarc_reject
+
+
+async def test_malformed_corpus_never_raises(dns_server: DnsTestServer, resolver: Resolver) -> None:
+    dns_server.add("_dmarc.example.org", "TXT", "v=DMARC1; p=reject")
+    for name, raw in malformed_corpus().items():
+        for candidate in (raw, b"DKIM-Signature: v=1; d=example.org; s=x; b=; bh=\r\n" + raw):
+            verdict = await check(candidate, resolver)
+            header = verdict.authentication_results
+            assert header.startswith("Authentication-Results: mx.yizhan.test;") and header.endswith("\r\n"), name
+            assert "\n" not in header.replace("\r\n\t", "").rstrip("\r\n"), name
+
+
+async def test_many_signatures_are_bounded(dns_server: DnsTestServer, resolver: Resolver,
+                                           key: tuple[bytes, str]) -> None:
+    dns_server.add("sel._domainkey.example.org", "TXT", txt_record(key[1]))
+    raw = make_message(sender="bob@example.org")
+    signature = sign(raw, "example.org", "sel", key[0])
+    verdict = await check(signature * 40 + raw, resolver)
+    assert [d.result for d in verdict.dkim] == ["pass"] * 5
+
+
+async def test_spf_lookup_limit_is_permerror(dns_server: DnsTestServer, resolver: Resolver) -> None:
+    # RFC 7208 §4.6.4: more than 10 mechanisms that need DNS is a permerror, however the chain is built.
+    dns_server.add("example.org", "TXT", "v=spf1 " + " ".join(f"include:i{n}.example.org" for n in range(12))
+                   + " -all")
+    for n in range(12):
+        dns_server.add(f"i{n}.example.org", "TXT", "v=spf1 ip4:10.0.0.1 -all")
+    verdict = await check(make_message(sender="bob@example.org"), resolver, mail_from="bob@example.org")
+    assert verdict.spf.result == "permerror"
+    assert len([q for q in dns_server.queries if q[0].startswith("i")]) <= 10
