@@ -9,6 +9,7 @@ from yizhan.cli.config_cmd import config_app
 from yizhan.cli.directory import alias_app, domain_app, user_app
 from yizhan.cli.dns_cmd import dkim_app, dns_command
 from yizhan.cli.mailbox import check_command, export_command, import_command, search_command
+from yizhan.cli.queue_cmd import queue_app
 
 cli = typer.Typer(
     name="yizhan",
@@ -27,6 +28,7 @@ cli.command("search")(search_command)
 cli.command("check")(check_command)
 cli.add_typer(dkim_app, name="dkim")
 cli.command("dns")(dns_command)
+cli.add_typer(queue_app, name="queue")
 
 
 @cli.command("version")
