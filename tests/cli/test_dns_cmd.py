@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_cli import ok, yz
+from tests.conftest import clean_environment
 from tests.mailfactory import make_message
 from tests.support.dnsserver import DnsTestServer
 from yizhan.authn.dkim import sign, verify
@@ -105,3 +106,33 @@ def test_existing_selector_is_not_overwritten(data_dir: Path) -> None:
     result = yz(data_dir, "dkim", "genkey", "example.com", "--selector", "s1")
     assert result.returncode == 1 and "already has a DKIM key" in result.stderr
     assert key_file.read_bytes() == before
+
+
+def test_dns_check_against_published_records(data_dir: Path) -> None:
+    ok(data_dir, "domain", "add", "example.com")
+    (data_dir / "yizhan.toml").write_text('[server]\nhostname = "mail.example.com"\n')
+    ok(data_dir, "dkim", "genkey", "example.com", "--selector", "s1", "--bits", "1024")
+    key = asyncio.run(DkimKeys(data_dir / "dkim").get("example.com"))
+    assert key is not None
+    with DnsTestServer() as dns:
+        env = clean_environment(data_dir)
+        env["YIZHAN_DNS__NAMESERVERS"] = dns.address
+        dns.add("example.com", "MX", "10 mail.example.com.")
+        dns.add("example.com", "TXT", "v=spf1 mx -all")
+        dns.add("_dmarc.example.com", "TXT", "v=DMARC1; p=quarantine")
+        missing = yz(data_dir, "dns", "example.com", "--check", env=env)
+        assert missing.returncode == 1
+        lines = missing.stdout.splitlines()
+        assert any(line.startswith("ok") and "MX of example.com: mail.example.com" in line for line in lines)
+        assert any(line.startswith("FAIL") and "addresses of mail.example.com: none" in line for line in lines)
+        assert any(line.startswith("FAIL") and "DKIM key at s1._domainkey.example.com: none" in line
+                   for line in lines)
+        assert any(line.startswith("ok") and "DMARC of example.com: p=quarantine" in line for line in lines)
+        dns.add("mail.example.com", "A", "127.0.0.1")
+        dns.add("s1._domainkey.example.com", "TXT", key.public_txt)
+        complete = yz(data_dir, "dns", "example.com", "--check", env=env)
+        assert complete.returncode == 0, complete.stdout + complete.stderr
+        assert all(line.startswith("ok") for line in complete.stdout.splitlines())
+        dns.add("example.com", "TXT", "v=spf1 a -all")
+        twice = yz(data_dir, "dns", "example.com", "--check", env=env)
+        assert twice.returncode == 1 and "several records" in twice.stdout

@@ -2,19 +2,23 @@
 
 The records are printed in zone-file syntax, ready to paste; TXT values longer than 255 bytes are split into quoted
 strings (RFC 1035 §3.3.14, RFC 7208 §3.3), which every DNS server joins back. Only hosted domains are accepted.
+`yizhan dns DOMAIN --check` looks the records up through `dns.nameservers` and reports each as ok or FAIL.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import typer
 
+from yizhan.authn.dmarc import parse_record
 from yizhan.cli.common import ConfigOption, DataOption, errors, run
+from yizhan.dns.resolver import Resolver
 from yizhan.services.directory import normalize_domain
 from yizhan.services.runtime import Services
 from yizhan.store.dkimkeys import DkimKey
-from yizhan.util.errors import NotFound
+from yizhan.util.errors import NotFound, TemporaryFailure
 
 dkim_app = typer.Typer(help="DKIM signing keys of hosted domains.", no_args_is_help=True)
 
@@ -88,14 +92,56 @@ def dkim_show(domain: str, data: DataOption = None, config: ConfigOption = None)
         typer.echo(dkim_line(key))
 
 
-def dns_command(domain: str, data: DataOption = None, config: ConfigOption = None) -> None:
+async def check_published(resolver: Resolver, name: str, host: str, key: DkimKey | None) -> list[tuple[bool, str]]:
+    """Each needed record as DNS answers it now: (published as it should be, what was found)."""
+    checks: list[tuple[bool, str]] = []
+    try:
+        mx = await resolver.mx(name)
+        hosts = [h for _, h in mx.hosts] if not mx.implicit else []
+        checks.append((host in hosts, f"MX of {name}: {', '.join(hosts) or 'none'} (expected {host})"))
+        addresses = await resolver.addresses(host)
+        checks.append((bool(addresses), f"addresses of {host}: {', '.join(addresses) or 'none'}"))
+        spf = [t for t in await resolver.txt(name) if t.lower().startswith("v=spf1")]
+        # RFC 7208 §4.5: more than one SPF record is a permanent error for every receiver.
+        checks.append((len(spf) == 1, f"SPF of {name}: {' | '.join(spf) or 'none'}"
+                       + (" (several records: receivers treat this as an error)" if len(spf) > 1 else "")))
+        if key is None:
+            checks.append((False, f"DKIM: {name} has no key (run `yizhan dkim genkey {name}`)"))
+        else:
+            wanted = key.public_txt.partition("p=")[2]
+            published = [re.sub(r"\s+", "", t).partition("p=")[2].partition(";")[0]
+                         for t in await resolver.txt(key.record_name)]
+            checks.append((wanted in published, f"DKIM key at {key.record_name}: "
+                           + ("matches" if wanted in published else "published key differs" if published
+                              else "none")))
+        records = [r for r in (parse_record(t, name) for t in await resolver.txt(f"_dmarc.{name}")) if r]
+        checks.append((len(records) == 1, f"DMARC of {name}: "
+                       + (f"p={records[0].p}" if len(records) == 1 else f"{len(records)} records")))
+    except TemporaryFailure as exc:
+        checks.append((False, f"cannot check now: {exc}"))
+    return checks
+
+
+def dns_command(domain: str,
+                check: Annotated[bool, typer.Option("--check", help="Look the records up (dns.nameservers) and "
+                                                    "say which are missing or wrong; exit 1 if any")] = False,
+                data: DataOption = None, config: ConfigOption = None) -> None:
     """Print every DNS record a hosted domain needs: MX, SPF, DKIM, DMARC, and client-setup hints."""
 
-    async def gather(s: Services) -> tuple[str, str, DkimKey | None]:
+    async def gather(s: Services) -> tuple[str, str, DkimKey | None, list[tuple[bool, str]]]:
         name = await _hosted(s, domain)
-        return name, s.settings.server.hostname.rstrip(".").lower(), await s.store.dkim_keys.get(name)
+        host = s.settings.server.hostname.rstrip(".").lower()
+        key = await s.store.dkim_keys.get(name)
+        found = await check_published(Resolver.from_settings(s.settings), name, host, key) if check else []
+        return name, host, key, found
 
-    name, host, key = run(data, config, gather)
+    name, host, key, found = run(data, config, gather)
+    if check:
+        for ok, text in found:
+            typer.echo(f"{'ok' if ok else 'FAIL':<5} {text}")
+        if not all(ok for ok, _ in found):
+            raise typer.Exit(1)
+        return
     if "." not in host:
         errors.print(f"[bold yellow]warning:[/] server.hostname is '{host}': set it to this server's public name "
                      f"(e.g. mail.{name}) before publishing these records", highlight=False)
