@@ -50,6 +50,8 @@ async def test_nxdomain_and_nodata_are_empty(dns_server: DnsTestServer, resolver
     assert await resolver.txt("nowhere.example") == []
     assert await resolver.txt("") == []
     assert await resolver.txt("bad..name") == []
+    assert await resolver.mx("") == MxAnswer(hosts=()) and await resolver.mx(".") == MxAnswer(hosts=())
+    assert await resolver.addresses("x" * 300) == []
 
 
 async def test_addresses_v4_and_v6(dns_server: DnsTestServer, resolver: Resolver) -> None:

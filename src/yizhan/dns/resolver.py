@@ -90,6 +90,8 @@ class Resolver:
         """Raw records of type `rtype` at `name` (CNAMEs followed); [] when none; TemporaryFailure when unknowable."""
         if self._unconfigured:
             raise TemporaryFailure("no DNS server is configured (set dns.nameservers)")
+        if not name.strip().rstrip("."):
+            return []  # the empty name (or the root) holds nothing for mail
         try:
             qname = dns.name.from_text(name.rstrip(".") + ".")
             rdtype = dns.rdatatype.from_text(rtype)
