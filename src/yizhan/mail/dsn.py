@@ -65,7 +65,8 @@ def _address_type(address: str) -> str:
     flat = re.sub(r"[\x00-\x1f\x7f]+", "", address)[:_MAX_FIELD]
     if flat.isascii():
         return f"rfc822; {flat}"
-    return f"utf-8; {flat}"
+    # RFC 6533 §3: in an ASCII delivery-status field, each non-ASCII character is written as \x{HEX}.
+    return "utf-8; " + "".join(c if c.isascii() else f"\\x{{{ord(c):X}}}" for c in flat)
 
 
 def original_headers(raw: bytes) -> bytes:
@@ -157,7 +158,7 @@ def build_report(original: bytes, *, action: str, recipients: Sequence[DsnRecipi
     top = [
         f"From: Mail Delivery System <MAILER-DAEMON@{mta}>",
         f"To: <{to}>",
-        f"Subject: {Header(subject, 'utf-8').encode()}",
+        "Subject: " + Header(subject, "utf-8").encode(linesep="\r\n"),
         f"Date: {_date(now)}",
         f"Message-ID: <{seed[32:56]}.{now}@{mta}>",
         "Auto-Submitted: auto-replied",  # RFC 3834 §5: never answered automatically.
