@@ -242,3 +242,17 @@ async def test_runner_wakes_when_a_message_is_queued(open_services: OpenServices
         finally:
             await runner.stop()
     assert [m.rcpt_tos for m in mx.messages] == [["x@plain.test"]]
+
+
+async def test_recipients_of_hosted_domains_are_filed_here_without_dns(open_services: OpenServices,
+                                                                       dns_server: DnsTestServer) -> None:
+    services = await open_services(25)
+    raw = make_message(to="alice@example.com", subject="Via the queue")
+    await services.outbound.enqueue(raw, "zoe@elsewhere.test", ["alice@example.com", "nobody@example.com"])
+    await QueueRunner(services).run_once()
+    inbox = await inbox_messages(services, "alice@example.com")
+    assert inbox[0] == raw
+    # nobody@example.com does not exist: zoe gets a DSN, queued for her own (remote) domain.
+    [dsn] = await services.outbound.list()
+    assert dsn.mail_from == "" and [r.address for r in dsn.recipients] == ["zoe@elsewhere.test"]
+    assert not any(name.startswith("example.com") for name, _ in dns_server.queries)

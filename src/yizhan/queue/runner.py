@@ -4,9 +4,11 @@ How a round goes:
 1. Due recipients (pending, `next_attempt_at` reached) are read from the store and grouped by destination: the
    recipient's domain, or one group for everything when a smarthost is configured. Groups already in flight are
    skipped; at most `queue.concurrency` groups are delivered at once.
-2. For a domain, MX records are looked up (RFC 5321 §5.1): a null MX (RFC 7505) or a domain that does not exist
-   fails the recipients at once (5.1.10, 5.1.2); a temporary DNS failure defers them. MX hosts are tried in
-   preference order, each of their addresses in turn; a domain without MX but with addresses is its own host.
+2. Recipients of domains hosted here are filed directly (`DeliveryService.deliver`), never sent through DNS, which
+   could point back at us. For other domains, MX records are looked up (RFC 5321 §5.1): a null MX (RFC 7505) or a
+   domain that does not exist fails the recipients at once (5.1.10, 5.1.2); a temporary DNS failure defers them.
+   MX hosts are tried in preference order, each of their addresses in turn; a domain without MX but with addresses
+   is its own host.
 3. One connection carries every message of the group (up to `max_per_connection`); a host that refuses the
    connection or drops it sends the remaining messages on to the next host.
 4. Per recipient: 2xx delivered; 5xx bounced; 4xx deferred by the retry schedule, expired (and bounced) when the
@@ -34,7 +36,7 @@ from yizhan.queue.transport import ConnectFailed, Connection, ConnectionLost, Re
 from yizhan.services.runtime import Services
 from yizhan.store.outbound import BOUNCED, DELIVERED, EXPIRED, PENDING, QueueChanged, QueuedMessage, RecipientUpdate
 from yizhan.util.clock import now_seconds
-from yizhan.util.errors import TemporaryFailure
+from yizhan.util.errors import InvalidInput, NotFound, TemporaryFailure, YizhanError
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +164,10 @@ class QueueRunner:
         try:
             async with self._semaphore:
                 try:
-                    results = await self._attempt(key, messages)
+                    results, remote = await self._deliver_local(messages)
+                    if remote:
+                        for queue_id, found in (await self._attempt(key, remote)).items():
+                            results.setdefault(queue_id, {}).update(found)
                 except Exception as exc:
                     log.exception("delivery to %s failed", key or self.config.smarthost)
                     reply = Reply(451, f"4.3.0 internal error: {type(exc).__name__}")
@@ -178,6 +183,52 @@ class QueueRunner:
             self._wake.set()
 
     # Delivery
+
+    async def _deliver_local(self, messages: list[QueuedMessage]) -> tuple[dict[str, Results], list[QueuedMessage]]:
+        """File recipients of domains hosted here directly (never via DNS, which could loop back to us).
+
+        Returns their results and the messages reduced to their other recipients."""
+        domains = {r.domain for m in messages for r in m.recipients}
+        hosted = {d for d in domains if await self.services.store.directory.get_domain(d) is not None}
+        if not hosted:
+            return {}, messages
+        results: dict[str, Results] = {}
+        remote: list[QueuedMessage] = []
+        for message in messages:
+            local = [r.address for r in message.recipients if r.domain in hosted]
+            others = tuple(r for r in message.recipients if r.domain not in hosted)
+            if others:
+                remote.append(dataclasses.replace(message, recipients=others))
+            if local:
+                results[message.queue_id] = await self._file(message, local)
+        return results, remote
+
+    async def _file(self, message: QueuedMessage, addresses: list[str]) -> Results:
+        here = self.hostname
+        try:
+            data = await self.services.store.blobs.aread(message.blob)
+            report = await self.services.delivery.deliver(data, message.mail_from, addresses)
+        except (OSError, YizhanError) as exc:
+            reply = Reply(451, f"4.3.0 local delivery failed: {exc}")
+            return dict.fromkeys(addresses, (reply, here))
+        results: Results = {}
+        forwards: list[str] = []
+        for outcome in report.outcomes:
+            if outcome.error is None:
+                results[outcome.recipient] = (Reply(250, "2.0.0 delivered here"), here)
+            elif isinstance(outcome.error, NotFound):
+                results[outcome.recipient] = (Reply(550, f"5.1.1 {outcome.error}"), here)
+            elif isinstance(outcome.error, InvalidInput):
+                results[outcome.recipient] = (Reply(554, f"5.6.0 {outcome.error}"), here)
+            else:
+                results[outcome.recipient] = (Reply(452, f"4.2.2 {outcome.error}"), here)
+            forwards += outcome.forwards
+        if forwards:
+            try:
+                await self.services.outbound.enqueue(data, message.mail_from, forwards, kind=message.kind)
+            except YizhanError as exc:
+                log.warning("forwards of %s not queued: %s", message.queue_id, exc)
+        return results
 
     async def _route(self, domain: str) -> tuple[list[str], Reply | None]:
         """MX hosts to try, in order, or the reply that settles every recipient of the domain at once."""
