@@ -52,7 +52,8 @@ class InboundVerdict:
 
 
 def _clean(text: str) -> str:
-    return "".join(ch for ch in text if ch >= " " and ch != "\x7f")[:_MAX_VALUE]
+    # Controls and Unicode line or paragraph separators never reach the header.
+    return "".join(ch for ch in text if ch == " " or ch.isprintable())[:_MAX_VALUE]
 
 
 def _value(text: str) -> str:
