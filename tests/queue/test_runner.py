@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import ssl
 from email import policy
 from pathlib import Path
 
@@ -256,3 +257,18 @@ async def test_recipients_of_hosted_domains_are_filed_here_without_dns(open_serv
     [dsn] = await services.outbound.list()
     assert dsn.mail_from == "" and [r.address for r in dsn.recipients] == ["zoe@elsewhere.test"]
     assert not any(name.startswith("example.com") for name, _ in dns_server.queries)
+
+
+async def test_failed_tls_handshake_falls_back_to_plain_text(open_services: OpenServices,
+                                                             dns_server: DnsTestServer, tmp_path: Path) -> None:
+    async with Receiver("127.0.0.6", tls_dir=tmp_path / "tls") as mx:
+        # The MX offers STARTTLS but demands a client certificate we do not have: every handshake fails.
+        assert mx.tls_context is not None
+        mx.tls_context.verify_mode = ssl.CERT_REQUIRED
+        mx.tls_context.load_verify_locations(tmp_path / "tls" / "cert.pem")
+        dns_server.add("plain.test", "A", "127.0.0.6")
+        services = await open_services(mx.port)
+        await services.outbound.enqueue(make_message(), "alice@example.com", ["x@plain.test"])
+        await QueueRunner(services).run_once()
+    [got] = mx.messages
+    assert not got.tls and got.rcpt_tos == ["x@plain.test"]

@@ -97,19 +97,18 @@ class Connection:
         try:
             return await cls._open(host, address, port, helo_name=helo_name, tls=tls, connect_timeout=connect_timeout,
                                    command_timeout=command_timeout, verify=verify, username=username,
-                                   password=password, plain_fallback=tls == "opportunistic")
+                                   password=password)
         except _TlsFailed as exc:
             if tls != "opportunistic":
                 raise ConnectFailed(Reply(421, f"4.7.0 TLS with {host} failed: {exc}")) from exc
             # RFC 7435 §3: opportunistic security falls back to plain text rather than not delivering.
             return await cls._open(host, address, port, helo_name=helo_name, tls="none",
                                    connect_timeout=connect_timeout, command_timeout=command_timeout, verify=verify,
-                                   username=username, password=password, plain_fallback=False)
+                                   username=username, password=password)
 
     @classmethod
     async def _open(cls, host: str, address: str, port: int, *, helo_name: str, tls: TlsMode, connect_timeout: float,
-                    command_timeout: float, verify: bool, username: str, password: str,
-                    plain_fallback: bool) -> Connection:
+                    command_timeout: float, verify: bool, username: str, password: str) -> Connection:
         context = _client_context(verify)
         smtp = aiosmtplib.SMTP(hostname=address, port=port, local_hostname=helo_name, timeout=command_timeout,
                                use_tls=tls == "tls", start_tls=False, validate_certs=verify, tls_context=context)
@@ -124,13 +123,13 @@ class Connection:
             await smtp.ehlo()
             if tls in ("opportunistic", "starttls"):
                 if smtp.supports_extension("starttls"):
+                    # A failure anywhere from STARTTLS to the EHLO after it counts as a TLS failure: with TLS 1.3
+                    # a server that rejects the handshake may only say so when the client next reads.
                     try:
                         await smtp.starttls(server_hostname=host, validate_certs=verify, tls_context=context)
+                        await smtp.ehlo()
                     except (ssl.SSLError, aiosmtplib.SMTPException, OSError) as exc:
-                        if plain_fallback or tls == "starttls":
-                            raise _TlsFailed(str(exc)) from exc
-                        raise
-                    await smtp.ehlo()
+                        raise _TlsFailed(str(exc) or type(exc).__name__) from exc
                     secured = True
                 elif tls == "starttls":
                     raise ConnectFailed(Reply(421, f"4.7.0 {host} does not offer STARTTLS, which is required"))
