@@ -21,6 +21,7 @@ from yizhan.authn import dkim
 from yizhan.mail.addresses import is_valid_address
 from yizhan.services.bus import EventBus
 from yizhan.store.outbound import QueueChanged, QueuedMessage
+from yizhan.store.schema import QUEUE_KINDS
 from yizhan.store.store import Store
 from yizhan.util.clock import now_seconds
 from yizhan.util.errors import InvalidInput, NotFound, YizhanError
@@ -42,6 +43,10 @@ class OutboundService:
         """Queue `raw` for `recipients` (outside addresses); returns the queue id once it is durable.
 
         `mail_from` "" is the null reverse-path of a DSN: such a message is never bounced (RFC 3464 §2)."""
+        if kind not in QUEUE_KINDS:
+            raise InvalidInput(f"unknown queue kind {kind!r}")
+        if envelope_id is not None and (len(envelope_id) > 100 or not envelope_id.isprintable()):
+            raise InvalidInput("an envelope id is at most 100 printable characters (RFC 3461 §4.4)")
         if len(raw) > self.max_message_size:
             raise InvalidInput(f"message of {len(raw)} bytes exceeds the limit of {self.max_message_size}")
         targets = list(dict.fromkeys(r.strip() for r in recipients))
