@@ -272,3 +272,18 @@ async def test_failed_tls_handshake_falls_back_to_plain_text(open_services: Open
         await QueueRunner(services).run_once()
     [got] = mx.messages
     assert not got.tls and got.rcpt_tos == ["x@plain.test"]
+
+
+async def test_dns_failure_defers_and_unknown_domain_bounces(open_services: OpenServices,
+                                                             dns_server: DnsTestServer) -> None:
+    dns_server.servfail("flaky.test")
+    services = await open_services(25)
+    await services.outbound.enqueue(make_message(), "alice@example.com", ["x@flaky.test", "y@no-such-domain.test"])
+    await QueueRunner(services).run_once()
+    [queued] = await services.outbound.list()
+    flaky, missing = queued.recipients
+    assert flaky.status == "pending" and flaky.attempts == 1 and "4.4.3" in flaky.last_reply
+    assert missing.status == "bounced" and "5.1.2" in missing.last_reply
+    [dsn] = await inbox_messages(services, "alice@example.com")
+    status = report_parts(dsn)["message/delivery-status"].as_string()
+    assert "y@no-such-domain.test" in status and "Status: 5.1.2" in status and "x@flaky.test" not in status
