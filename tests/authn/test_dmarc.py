@@ -217,3 +217,15 @@ async def test_spf_lookup_limit_is_permerror(dns_server: DnsTestServer, resolver
     verdict = await check(make_message(sender="bob@example.org"), resolver, mail_from="bob@example.org")
     assert verdict.spf.result == "permerror"
     assert len([q for q in dns_server.queries if q[0].startswith("i")]) <= 10
+
+
+async def test_internationalised_domain_aligns(dns_server: DnsTestServer, resolver: Resolver,
+                                               key: tuple[bytes, str]) -> None:
+    # The From header holds U-labels, the DKIM d= and DNS hold A-labels: they are the same domain.
+    dns_server.add("_dmarc.xn--fsqu00a.xn--fiqs8s", "TXT", "v=DMARC1; p=reject")
+    dns_server.add("sel._domainkey.xn--fsqu00a.xn--fiqs8s", "TXT", txt_record(key[1]))
+    raw = "From: 张三 <zhang@例子.中国>\r\nSubject: 你好\r\n\r\nhi\r\n".encode()
+    verdict = await check(sign(raw, "xn--fsqu00a.xn--fiqs8s", "sel", key[0]) + raw, resolver)
+    assert verdict.dkim[0].result == "pass"
+    assert (verdict.dmarc.result, verdict.dmarc.from_domain) == ("pass", "xn--fsqu00a.xn--fiqs8s")
+    assert not verdict.dmarc_reject

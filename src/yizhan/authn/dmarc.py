@@ -59,9 +59,19 @@ class DmarcResult:
     reason: str = ""
 
 
+def a_label(domain: str) -> str:
+    """The domain in ASCII (IDNA A-labels), lowercase, without the final dot; unconvertible names are kept as given,
+    so internationalised names compare equal whichever form each side uses (RFC 8616 §4)."""
+    name = domain.strip().rstrip(".").lower()
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name
+
+
 def organizational_domain(domain: str) -> str:
     """The registrable domain (RFC 7489 §3.2): sub.example.co.uk → example.co.uk."""
-    name = domain.strip().rstrip(".").lower()
+    name = a_label(domain)
     if not name:
         return ""
     try:
@@ -73,7 +83,7 @@ def organizational_domain(domain: str) -> str:
 
 def aligned(domain: str, authenticated: str, mode: str) -> bool:
     """Identifier alignment (RFC 7489 §3.1): strict is the same name, relaxed the same organizational domain."""
-    a, b = domain.rstrip(".").lower(), authenticated.rstrip(".").lower()
+    a, b = a_label(domain), a_label(authenticated)
     if not a or not b:
         return False
     if mode == "s":
@@ -143,7 +153,7 @@ def header_from_domain(raw: bytes) -> tuple[str | None, str]:
     addresses = [a.addr for a in parse_address_list(values[0]) if a.addr]
     if len(addresses) != 1:
         return None, "From must hold exactly one address"
-    domain = split_address(addresses[0])[1].rstrip(".").lower()
+    domain = a_label(split_address(addresses[0])[1])
     if not domain or domain.startswith("["):
         return None, "From address has no domain"
     return domain, ""
