@@ -136,3 +136,13 @@ def test_dns_check_against_published_records(data_dir: Path) -> None:
         dns.add("example.com", "TXT", "v=spf1 a -all")
         twice = yz(data_dir, "dns", "example.com", "--check", env=env)
         assert twice.returncode == 1 and "several records" in twice.stdout
+
+
+def test_internationalised_domain_records_use_a_labels(data_dir: Path) -> None:
+    ok(data_dir, "domain", "add", "例子.中国")
+    ok(data_dir, "dkim", "genkey", "例子.中国", "--selector", "s1", "--bits", "1024")
+    assert (data_dir / "dkim" / "xn--fsqu00a.xn--fiqs8s" / "s1.pem").exists()
+    out = ok(data_dir, "dns", "例子.中国")
+    assert re.search(r"^xn--fsqu00a\.xn--fiqs8s\.\s+IN MX", out, re.MULTILINE)
+    assert re.search(r"^s1\._domainkey\.xn--fsqu00a\.xn--fiqs8s\.\s+IN TXT", out, re.MULTILINE)
+    assert "_dmarc.xn--fsqu00a.xn--fiqs8s." in out

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from yizhan.authn.dmarc import parse_record
+from yizhan.authn.dmarc import a_label, parse_record
 from yizhan.cli.common import ConfigOption, DataOption, errors, run
 from yizhan.dns.resolver import Resolver
 from yizhan.services.directory import normalize_domain
@@ -129,8 +129,8 @@ def dns_command(domain: str,
     """Print every DNS record a hosted domain needs: MX, SPF, DKIM, DMARC, and client-setup hints."""
 
     async def gather(s: Services) -> tuple[str, str, DkimKey | None, list[tuple[bool, str]]]:
-        name = await _hosted(s, domain)
-        host = s.settings.server.hostname.rstrip(".").lower()
+        name = a_label(await _hosted(s, domain))  # zone files hold internationalised names as A-labels
+        host = a_label(s.settings.server.hostname)
         key = await s.store.dkim_keys.get(name)
         found = await check_published(Resolver.from_settings(s.settings), name, host, key) if check else []
         return name, host, key, found
