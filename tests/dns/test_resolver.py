@@ -148,3 +148,10 @@ async def test_nothing_cached_across_changes(dns_server: DnsTestServer, resolver
     dns_server.add("later.example", "MX", "1 mx.later.example.")
     assert await resolver.txt("later.example") == ["now"]
     assert (await resolver.mx("later.example")).hosts == ((1, "mx.later.example"),)
+
+
+async def test_ptr(dns_server: DnsTestServer, resolver: Resolver) -> None:
+    dns_server.add("5.0.0.127.in-addr.arpa", "PTR", "Client.Example.")
+    assert await resolver.ptr("127.0.0.5") == ["client.example"]
+    assert await resolver.ptr("127.0.0.6") == []
+    assert await resolver.ptr("not an address") == []
