@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,6 @@ class Received:
     ehlo: str
     tls: bool
     user: str | None
-    peer: str
 
 
 @dataclass
@@ -49,9 +49,12 @@ class Handler:
             return self.data_reply
         auth = session.auth_data
         user = auth.login.decode() if isinstance(auth, LoginPassword) else None
+        content = envelope.content
+        data = content if isinstance(content, bytes) else (content or "").encode()
+        implicit = server.transport is not None and server.transport.get_extra_info("sslcontext") is not None
         self.messages.append(Received(
-            mail_from=envelope.mail_from or "", rcpt_tos=list(envelope.rcpt_tos), data=bytes(envelope.content or b""),
-            ehlo=session.host_name or "", tls=session.ssl is not None, user=user, peer=str(session.peer[0])))
+            mail_from=envelope.mail_from or "", rcpt_tos=list(envelope.rcpt_tos), data=data,
+            ehlo=session.host_name or "", user=user, tls=session.ssl is not None or implicit))
         self.arrived.set()
         return "250 2.0.0 accepted"
 
@@ -60,7 +63,8 @@ class Receiver:
     """`async with Receiver("127.0.0.2") as mx:` an SMTP server on that address; `mx.port` is its port."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, tls_dir: Path | None = None,
-                 credentials: tuple[str, str] | None = None, require_starttls: bool = False) -> None:
+                 credentials: tuple[str, str] | None = None, require_starttls: bool = False,
+                 implicit_tls: bool = False) -> None:
         self.host = host
         self.port = port
         self.handler = Handler()
@@ -70,6 +74,8 @@ class Receiver:
             self.tls_context = server_context(*ensure_self_signed(tls_dir, "mx.test"))
         self.credentials = credentials
         self.require_starttls = require_starttls
+        # Implicit TLS (port 465 style, RFC 8314): the whole connection is TLS, no STARTTLS.
+        self.implicit_tls = implicit_tls
         self._server: asyncio.Server | None = None
 
     def _authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
@@ -81,13 +87,18 @@ class Receiver:
     def _protocol(self) -> SMTP:
         kwargs: dict[str, Any] = {}
         if self.credentials is not None:
-            kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=True)
-        return SMTP(self.handler, hostname="mx.test", tls_context=self.tls_context,
-                    require_starttls=self.require_starttls, **kwargs)
+            # aiosmtpd counts only STARTTLS as TLS for AUTH; with implicit TLS the whole connection is encrypted.
+            kwargs.update(authenticator=self._authenticate, auth_required=True,
+                          auth_require_tls=not self.implicit_tls)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return SMTP(self.handler, hostname="mx.test", tls_context=None if self.implicit_tls else self.tls_context,
+                        require_starttls=self.require_starttls, **kwargs)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, self.host, self.port)
+        self._server = await loop.create_server(self._protocol, self.host, self.port,
+                                                ssl=self.tls_context if self.implicit_tls else None)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

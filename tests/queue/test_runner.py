@@ -8,6 +8,8 @@ import ssl
 from email import policy
 from pathlib import Path
 
+from aiosmtpd.smtp import SMTP
+
 from tests.mailfactory import make_message
 from tests.queue.conftest import OpenServices
 from tests.queue.receiver import Receiver
@@ -27,7 +29,9 @@ def report_parts(raw: bytes) -> dict[str, email.message.Message]:
     message = email.message_from_bytes(raw, policy=policy.compat32)
     assert message.get_content_type() == "multipart/report"
     assert message.get_param("report-type") == "delivery-status"
-    return {part.get_content_type(): part for part in message.get_payload()}  # type: ignore[union-attr]
+    parts = message.get_payload()
+    assert isinstance(parts, list)
+    return {part.get_content_type(): part for part in parts}
 
 
 async def test_delivers_to_the_preferred_mx_with_starttls(open_services: OpenServices, dns_server: DnsTestServer,
@@ -85,7 +89,7 @@ async def test_one_connection_carries_several_messages(open_services: OpenServic
         connections = 0
         original = mx._protocol
 
-        def counting() -> object:
+        def counting() -> SMTP:
             nonlocal connections
             connections += 1
             return original()

@@ -82,3 +82,15 @@ async def test_smarthost_rejecting_the_password_defers(open_services: OpenServic
     assert relay.messages == []
     [queued] = await services.outbound.list()
     assert queued.recipients[0].status == "pending", "an AUTH failure at the smarthost must not bounce mail"
+
+
+async def test_smarthost_with_implicit_tls(open_services: OpenServices, tmp_path: Path) -> None:
+    async with Receiver("127.0.0.7", tls_dir=tmp_path / "tls", credentials=("relay-user", "s3cret-pw"),
+                        implicit_tls=True) as relay:
+        services = await open_services(
+            1, smarthost="127.0.0.7", smarthost_port=relay.port, smarthost_username="relay-user",
+            smarthost_password="s3cret-pw", smarthost_tls="tls", smarthost_verify=False)
+        await services.outbound.enqueue(make_message(), "alice@example.com", ["a@one.test"])
+        await QueueRunner(services).run_once()
+    [got] = relay.messages
+    assert got.tls and got.user == "relay-user" and got.rcpt_tos == ["a@one.test"]
