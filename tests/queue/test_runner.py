@@ -291,3 +291,15 @@ async def test_dns_failure_defers_and_unknown_domain_bounces(open_services: Open
     [dsn] = await inbox_messages(services, "alice@example.com")
     status = report_parts(dsn)["message/delivery-status"].as_string()
     assert "y@no-such-domain.test" in status and "Status: 5.1.2" in status and "x@flaky.test" not in status
+
+
+async def test_a_large_group_is_split_into_connection_sized_batches(open_services: OpenServices,
+                                                                    dns_server: DnsTestServer) -> None:
+    async with Receiver("127.0.0.6") as mx:
+        dns_server.add("plain.test", "A", "127.0.0.6")
+        services = await open_services(mx.port, max_per_connection=2)
+        for n in range(5):
+            await services.outbound.enqueue(make_message(subject=f"n{n}"), "alice@example.com", [f"u{n}@plain.test"])
+        await QueueRunner(services).run_once()
+    assert sorted(m.rcpt_tos[0] for m in mx.messages) == [f"u{n}@plain.test" for n in range(5)]
+    assert await services.outbound.list() == []

@@ -2,15 +2,16 @@
 
 How a round goes:
 1. Due recipients (pending, `next_attempt_at` reached) are read from the store and grouped by destination: the
-   recipient's domain, or one group for everything when a smarthost is configured. Groups already in flight are
-   skipped; at most `queue.concurrency` groups are delivered at once.
+   recipient's domain, or one group for everything when a smarthost is configured; a group larger than
+   `max_per_connection` messages is cut into batches. Work already in flight is skipped; at most
+   `queue.concurrency` batches are delivered at once.
 2. Recipients of domains hosted here are filed directly (`DeliveryService.deliver`), never sent through DNS, which
    could point back at us. For other domains, MX records are looked up (RFC 5321 §5.1): a null MX (RFC 7505) or a
    domain that does not exist fails the recipients at once (5.1.10, 5.1.2); a temporary DNS failure defers them.
    MX hosts are tried in preference order, each of their addresses in turn; a domain without MX but with addresses
    is its own host.
-3. One connection carries every message of the group (up to `max_per_connection`); a host that refuses the
-   connection or drops it sends the remaining messages on to the next host.
+3. One connection carries every message of a batch; a host that refuses the connection or drops it sends the
+   remaining messages on to the next host.
 4. Per recipient: 2xx delivered; 5xx bounced; 4xx deferred by the retry schedule, expired (and bounced) when the
    schedule runs out; a delay notice goes to the sender once, after `delay_notice_after`.
 5. DSNs are made durable before recipients are marked final, and recipients are marked before a message leaves the
@@ -147,11 +148,15 @@ class QueueRunner:
                 self._inflight.add((message.queue_id, key))
                 groups.setdefault(key, []).append(part)
         started = []
+        size = self.config.max_per_connection
         for key, messages in groups.items():
-            task = asyncio.create_task(self._deliver_group(key, messages), name=f"queue-deliver-{key}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            started.append(task)
+            # A large group is cut into connection-sized batches, delivered in parallel (up to `concurrency`).
+            for start in range(0, len(messages), size):
+                batch = messages[start:start + size]
+                task = asyncio.create_task(self._deliver_group(key, batch), name=f"queue-deliver-{key}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                started.append(task)
         return started
 
     async def run_once(self) -> None:
