@@ -82,7 +82,7 @@ class Receiver:
                       auth_data: Any) -> AuthResult:
         ok = (self.credentials is not None and isinstance(auth_data, LoginPassword)
               and (auth_data.login.decode(), auth_data.password.decode()) == self.credentials)
-        return AuthResult(success=ok, auth_data=auth_data if ok else None)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     def _protocol(self) -> SMTP:
         kwargs: dict[str, Any] = {}

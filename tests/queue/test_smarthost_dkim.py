@@ -82,6 +82,7 @@ async def test_smarthost_rejecting_the_password_defers(open_services: OpenServic
     assert relay.messages == []
     [queued] = await services.outbound.list()
     assert queued.recipients[0].status == "pending", "an AUTH failure at the smarthost must not bounce mail"
+    assert "refused our credentials" in queued.recipients[0].last_reply
 
 
 async def test_smarthost_with_implicit_tls(open_services: OpenServices, tmp_path: Path) -> None:

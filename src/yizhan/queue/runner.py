@@ -287,7 +287,11 @@ class QueueRunner:
                             password=self.config.smarthost_password.get_secret_value() if smarthost else "")
                     except ConnectFailed as exc:
                         log.info("cannot deliver via %s [%s]: %s", host, address, exc)
-                        last = (exc.reply, host)
+                        reply = exc.reply
+                        if smarthost and reply.permanent:
+                            # Our relay turning us away is a configuration problem, not the message's: wait.
+                            reply = Reply(451, f"4.4.0 the smarthost refused the session: {reply}")
+                        last = (reply, host)
                         break
                     try:
                         if not await self._send_over(connection, remaining, results):

@@ -80,6 +80,20 @@ def _is_loopback(address: str) -> bool:
         return address == "localhost"
 
 
+async def _authenticate(smtp: aiosmtplib.SMTP, host: str, username: str, password: str) -> None:
+    """AUTH with one mechanism (RFC 4954): PLAIN, else LOGIN, else CRAM-MD5. Refused credentials are a problem of
+    our configuration, never of the message: they give a temporary failure, so mail waits for the fix."""
+    methods = smtp.supported_auth_methods
+    for name, method in (("plain", smtp.auth_plain), ("login", smtp.auth_login), ("cram-md5", smtp.auth_crammd5)):
+        if name in methods:
+            try:
+                await method(username, password)
+            except aiosmtplib.SMTPResponseException as exc:
+                raise ConnectFailed(Reply(454, f"4.7.0 {host} refused our credentials: {_reply(exc)}")) from exc
+            return
+    raise ConnectFailed(Reply(454, f"4.7.0 {host} offers no AUTH mechanism we support"))
+
+
 class Connection:
     """An open SMTP session, ready for transactions."""
 
@@ -136,10 +150,7 @@ class Connection:
             if username:
                 if not secured and not _is_loopback(address):
                     raise ConnectFailed(Reply(421, "4.7.0 not sending credentials without TLS"))
-                try:
-                    await smtp.login(username, password)
-                except aiosmtplib.SMTPResponseException as exc:
-                    raise ConnectFailed(_reply(exc)) from exc
+                await _authenticate(smtp, host, username, password)
         except (ConnectFailed, _TlsFailed):
             smtp.close()
             raise
