@@ -145,6 +145,8 @@ class QueueConfig(_Section):
     smarthost_tls: Literal["starttls", "tls", "none"] = Field(
         "starttls", description="starttls (required), tls (implicit, port 465) or none (loopback only)")
     smarthost_verify: bool = Field(True, description="Verify the smarthost's certificate")
+    source_address: str = Field("", description="Local address outgoing connections come from; empty: the "
+                                "system chooses (set it on a host with several addresses, so SPF matches)")
 
 
 class LogConfig(_Section):

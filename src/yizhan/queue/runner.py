@@ -284,7 +284,8 @@ class QueueRunner:
                             connect_timeout=self.config.connect_timeout, command_timeout=self.config.command_timeout,
                             verify=self.config.smarthost_verify if smarthost else False,
                             username=self.config.smarthost_username if smarthost else "",
-                            password=self.config.smarthost_password.get_secret_value() if smarthost else "")
+                            password=self.config.smarthost_password.get_secret_value() if smarthost else "",
+                            source_address=self.config.source_address)
                     except ConnectFailed as exc:
                         log.info("cannot deliver via %s [%s]: %s", host, address, exc)
                         reply = exc.reply

@@ -106,26 +106,28 @@ class Connection:
     @classmethod
     async def open(cls, host: str, address: str, port: int, *, helo_name: str, tls: TlsMode,
                    connect_timeout: float, command_timeout: float, verify: bool = False,
-                   username: str = "", password: str = "") -> Connection:
+                   username: str = "", password: str = "", source_address: str = "") -> Connection:
         """Connect to `address` (of MX or smarthost `host`), greet, secure and authenticate as configured."""
         try:
             return await cls._open(host, address, port, helo_name=helo_name, tls=tls, connect_timeout=connect_timeout,
                                    command_timeout=command_timeout, verify=verify, username=username,
-                                   password=password)
+                                   password=password, source_address=source_address)
         except _TlsFailed as exc:
             if tls != "opportunistic":
                 raise ConnectFailed(Reply(421, f"4.7.0 TLS with {host} failed: {exc}")) from exc
             # RFC 7435 §3: opportunistic security falls back to plain text rather than not delivering.
             return await cls._open(host, address, port, helo_name=helo_name, tls="none",
                                    connect_timeout=connect_timeout, command_timeout=command_timeout, verify=verify,
-                                   username=username, password=password)
+                                   username=username, password=password, source_address=source_address)
 
     @classmethod
     async def _open(cls, host: str, address: str, port: int, *, helo_name: str, tls: TlsMode, connect_timeout: float,
-                    command_timeout: float, verify: bool, username: str, password: str) -> Connection:
+                    command_timeout: float, verify: bool, username: str, password: str,
+                    source_address: str) -> Connection:
         context = _client_context(verify)
         smtp = aiosmtplib.SMTP(hostname=address, port=port, local_hostname=helo_name, timeout=command_timeout,
-                               use_tls=tls == "tls", start_tls=False, validate_certs=verify, tls_context=context)
+                               use_tls=tls == "tls", start_tls=False, validate_certs=verify, tls_context=context,
+                               source_address=(source_address, 0) if source_address else None)
         secured = tls == "tls"
         try:
             try:
