@@ -81,6 +81,20 @@ class SmtpConfig(_Section):
     max_recipients: int = Field(100, ge=1, le=10000, description="Recipients per message")
 
 
+class AuthConfig(_Section):
+    """Logins on every protocol (submission, IMAP, POP3, web): lockout after repeated failures, and the cache of
+    verified credentials that keeps Argon2 from capping the login rate."""
+
+    max_failures_per_account: int = Field(
+        10, ge=1, le=10000, description="Failed logins for one account (from one address) before it is locked")
+    max_failures_per_ip: int = Field(
+        30, ge=1, le=100000, description="Failed logins from one IP address (any account) before it is locked")
+    failure_window: int = Field(900, ge=1, description="Seconds over which failures are counted")
+    lockout: int = Field(300, ge=1, description="Seconds a locked account or address waits")
+    failure_delay: float = Field(1.0, ge=0, le=30, description="Seconds before answering a failed login")
+    cache_ttl: int = Field(300, ge=0, description="Seconds a verified password is remembered; 0: never")
+
+
 def parse_nameserver(text: str) -> tuple[str, int]:
     """'127.0.0.1', '127.0.0.1:5353', '::1', '[::1]:5353' → (address, port); ValueError for anything else."""
     value = text.strip()
@@ -162,6 +176,7 @@ class Settings(_Section):
     limits: LimitsConfig = LimitsConfig()
     tls: TlsConfig = TlsConfig()
     smtp: SmtpConfig = SmtpConfig()
+    auth: AuthConfig = AuthConfig()
     dns: DnsConfig = DnsConfig()
     queue: QueueConfig = QueueConfig()
     log: LogConfig = LogConfig()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from yizhan.config.paths import DataPaths
 from yizhan.config.settings import Settings
+from yizhan.services.auth import AuthService
 from yizhan.services.bus import EventBus
 from yizhan.services.deliver import DeliveryService
 from yizhan.services.directory import DirectoryService
@@ -28,6 +29,7 @@ class Services:
     store: Store
     bus: EventBus
     directory: DirectoryService
+    auth: AuthService
     delivery: DeliveryService
     search: SearchService
     transfer: TransferService
@@ -42,6 +44,7 @@ class Services:
         directory = DirectoryService(store, bus)
         return cls(
             settings=settings, paths=paths, store=store, bus=bus, directory=directory,
+            auth=AuthService(directory, settings.auth),
             delivery=DeliveryService(store, bus, directory, settings.limits.max_message_size),
             search=SearchService(store), transfer=TransferService(store, bus),
             outbound=OutboundService(store, bus, settings.limits.max_message_size),

@@ -6,8 +6,10 @@
     ├── AlreadyExists     creating what is already there
     ├── InvalidInput      a malformed address, name, value or request
     ├── PermissionDenied  the caller may not do this
+    │   └── AuthenticationFailed  wrong address or password (or a disabled account)
     ├── QuotaExceeded     the account is full (temporary for delivery)
     └── TemporaryFailure  try again later (storage busy, shutting down)
+        └── LockedOut     too many failed logins: this account or address waits
 """
 
 from __future__ import annotations
@@ -33,9 +35,19 @@ class PermissionDenied(YizhanError):
     pass
 
 
+class AuthenticationFailed(PermissionDenied):
+    pass
+
+
 class QuotaExceeded(YizhanError):
     pass
 
 
 class TemporaryFailure(YizhanError):
     pass
+
+
+class LockedOut(TemporaryFailure):
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
