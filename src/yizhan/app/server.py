@@ -13,7 +13,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from yizhan.app.placeholders import greeting_handler, http_handler
+from yizhan.app.listeners import LISTENERS, Endpoint, ListenerSpec, open_listener
 from yizhan.config.paths import DataPaths
 from yizhan.config.settings import Settings
 from yizhan.queue.runner import QueueRunner
@@ -21,27 +21,6 @@ from yizhan.services.runtime import Services
 from yizhan.util.tls import ensure_self_signed, server_context
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ListenerSpec:
-    name: str
-    kind: str
-    tls: str  # "none", "starttls" or "implicit"
-    description: str
-
-
-LISTENERS = (
-    ListenerSpec("smtp", "smtp", "starttls", "SMTP (inbound MX)"),
-    ListenerSpec("submission", "smtp", "starttls", "Submission"),
-    ListenerSpec("smtps", "smtp", "implicit", "Submission over TLS"),
-    ListenerSpec("lmtp", "lmtp", "none", "LMTP"),
-    ListenerSpec("imap", "imap", "starttls", "IMAP"),
-    ListenerSpec("imaps", "imap", "implicit", "IMAP over TLS"),
-    ListenerSpec("pop3", "pop3", "starttls", "POP3"),
-    ListenerSpec("pop3s", "pop3", "implicit", "POP3 over TLS"),
-    ListenerSpec("http", "http", "none", "Web (webmail, admin, API)"),
-)
 
 
 @dataclass(frozen=True)
@@ -71,15 +50,10 @@ class Server:
             port = getattr(self.settings.listen, spec.name)
             if port < 0:
                 continue
-            if spec.kind == "http":
-                handler = http_handler()
-            else:
-                handler = greeting_handler(spec.kind, self.settings.server.hostname)
-            server = await asyncio.start_server(handler, host, port,
-                                                ssl=tls if spec.tls == "implicit" else None)
+            server, state = await open_listener(self.services, Endpoint(spec, host, port, tls))
             self._servers.append(server)
             bound = server.sockets[0].getsockname()[1]
-            self.listening.append(Listening(spec, host, bound, "placeholder"))
+            self.listening.append(Listening(spec, host, bound, state))
         log.info("listening: %s", ", ".join(f"{item.spec.name}={item.port}" for item in self.listening))
         # The outbound queue starts once the listeners are up, and delivers what an earlier run left queued.
         self.queue = QueueRunner(self.services)

@@ -1,0 +1,70 @@
+"""The listeners the server opens, and how each protocol opens its own.
+
+Every protocol package offers an opener: given the services, the listener's spec, where to bind and the TLS
+context, it returns a started `asyncio.Server`. The server calls the opener for each enabled listener and knows
+nothing else about the protocol. A kind with no opener yet gets the placeholder (app/placeholders.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from yizhan.app.placeholders import greeting_handler, http_handler
+from yizhan.services.runtime import Services
+
+
+@dataclass(frozen=True)
+class ListenerSpec:
+    name: str
+    kind: str
+    tls: str  # "none", "starttls" or "implicit"
+    description: str
+
+
+LISTENERS = (
+    ListenerSpec("smtp", "smtp", "starttls", "SMTP (inbound MX)"),
+    ListenerSpec("submission", "smtp", "starttls", "Submission"),
+    ListenerSpec("smtps", "smtp", "implicit", "Submission over TLS"),
+    ListenerSpec("lmtp", "lmtp", "none", "LMTP"),
+    ListenerSpec("imap", "imap", "starttls", "IMAP"),
+    ListenerSpec("imaps", "imap", "implicit", "IMAP over TLS"),
+    ListenerSpec("pop3", "pop3", "starttls", "POP3"),
+    ListenerSpec("pop3s", "pop3", "implicit", "POP3 over TLS"),
+    ListenerSpec("http", "http", "none", "Web (webmail, admin, API)"),
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how one listener binds. `tls` is always the server's context: STARTTLS listeners need it too."""
+
+    spec: ListenerSpec
+    host: str
+    port: int
+    tls: ssl.SSLContext
+
+
+Opener = Callable[[Services, Endpoint], Awaitable[asyncio.Server]]
+
+def openers() -> dict[str, Opener]:
+    """Each protocol's opener by listener kind. Protocol packages are imported here, on first use."""
+    return {}
+
+
+async def open_placeholder(services: Services, endpoint: Endpoint) -> asyncio.Server:
+    spec = endpoint.spec
+    handler = (http_handler() if spec.kind == "http"
+               else greeting_handler(spec.kind, services.settings.server.hostname))
+    return await asyncio.start_server(handler, endpoint.host, endpoint.port,
+                                      ssl=endpoint.tls if spec.tls == "implicit" else None)
+
+
+async def open_listener(services: Services, endpoint: Endpoint) -> tuple[asyncio.Server, str]:
+    """Open one listener; returns the server and its state for the table ("ready" or "placeholder")."""
+    opener = openers().get(endpoint.spec.kind)
+    if opener is None:
+        return await open_placeholder(services, endpoint), "placeholder"
+    return await opener(services, endpoint), "ready"
