@@ -81,6 +81,16 @@ class SmtpConfig(_Section):
     max_recipients: int = Field(100, ge=1, le=10000, description="Recipients per message")
 
 
+class Pop3Config(_Section):
+    """The POP3 listeners (protocols/pop3)."""
+
+    allow_insecure_auth: bool = Field(
+        False, description="Accept USER/PASS and AUTH before TLS (never do this outside tests on loopback)")
+    idle_timeout: int = Field(600, ge=1, le=86400, description="Seconds a session may stay silent (RFC 1939: 600)")
+    max_bad_commands: int = Field(10, ge=1, le=1000, description="Bad commands before the session is closed")
+    max_auth_failures: int = Field(3, ge=1, le=100, description="Failed logins in one session before it is closed")
+
+
 class AuthConfig(_Section):
     """Logins on every protocol (submission, IMAP, POP3, web): lockout after repeated failures, and the cache of
     verified credentials that keeps Argon2 from capping the login rate."""
@@ -177,6 +187,7 @@ class Settings(_Section):
     tls: TlsConfig = TlsConfig()
     smtp: SmtpConfig = SmtpConfig()
     auth: AuthConfig = AuthConfig()
+    pop3: Pop3Config = Pop3Config()
     dns: DnsConfig = DnsConfig()
     queue: QueueConfig = QueueConfig()
     log: LogConfig = LogConfig()

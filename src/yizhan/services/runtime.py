@@ -15,6 +15,7 @@ from yizhan.services.auth import AuthService
 from yizhan.services.bus import EventBus
 from yizhan.services.deliver import DeliveryService
 from yizhan.services.directory import DirectoryService
+from yizhan.services.maildrop import MaildropService
 from yizhan.services.outbound import OutboundService
 from yizhan.services.passwords import generate_password
 from yizhan.services.search import SearchService
@@ -34,6 +35,7 @@ class Services:
     search: SearchService
     transfer: TransferService
     outbound: OutboundService
+    maildrop: MaildropService
 
     @classmethod
     async def open(cls, settings: Settings, paths: DataPaths) -> Services:
@@ -48,6 +50,7 @@ class Services:
             delivery=DeliveryService(store, bus, directory, settings.limits.max_message_size),
             search=SearchService(store), transfer=TransferService(store, bus),
             outbound=OutboundService(store, bus, settings.limits.max_message_size),
+            maildrop=MaildropService(store, bus),
         )
 
     async def bootstrap(self) -> tuple[str, str] | None:
