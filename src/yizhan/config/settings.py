@@ -79,6 +79,14 @@ class SmtpConfig(_Section):
     """The SMTP, submission and LMTP listeners (protocols/smtp)."""
 
     max_recipients: int = Field(100, ge=1, le=10000, description="Recipients per message")
+    max_connections: int = Field(200, ge=1, le=100000, description="Connections open at once, per listener")
+    max_connections_per_ip: int = Field(20, ge=1, le=100000, description="Connections from one IP, per listener")
+    max_messages_per_session: int = Field(100, ge=1, le=100000, description="Messages sent over one connection")
+    max_bad_commands: int = Field(10, ge=1, le=1000, description="Erroneous commands before disconnecting")
+    command_timeout: float = Field(300.0, gt=0, le=3600, description="Seconds to wait for the next command")
+    data_timeout: float = Field(600.0, gt=0, le=7200, description="Seconds the whole DATA transfer may take")
+    dmarc_reject: bool = Field(True, description="Refuse mail whose sender domain's DMARC policy says reject")
+    lmtp_socket: str = Field("", description="Unix socket path for LMTP as well as TCP; empty: none")
 
 
 class Pop3Config(_Section):

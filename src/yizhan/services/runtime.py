@@ -7,7 +7,7 @@ sees such changes at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from yizhan.config.paths import DataPaths
 from yizhan.config.settings import Settings
@@ -19,6 +19,7 @@ from yizhan.services.maildrop import MaildropService
 from yizhan.services.outbound import OutboundService
 from yizhan.services.passwords import generate_password
 from yizhan.services.search import SearchService
+from yizhan.services.submit import SubmitService
 from yizhan.services.transfer import TransferService
 from yizhan.store.store import Store
 
@@ -36,6 +37,11 @@ class Services:
     transfer: TransferService
     outbound: OutboundService
     maildrop: MaildropService
+    # Built from the services above (same delivery and queue), for the SMTP front ends.
+    submit: SubmitService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.submit = SubmitService(self.store, self.directory, self.delivery, self.outbound)
 
     @classmethod
     async def open(cls, settings: Settings, paths: DataPaths) -> Services:
