@@ -51,7 +51,8 @@ Opener = Callable[[Services, Endpoint], Awaitable[asyncio.Server]]
 
 def openers() -> dict[str, Opener]:
     """Each protocol's opener by listener kind. Protocol packages are imported here, on first use."""
-    return {}
+    from yizhan.protocols.pop3.server import open_pop3
+    return {"pop3": open_pop3}
 
 
 async def open_placeholder(services: Services, endpoint: Endpoint) -> asyncio.Server:

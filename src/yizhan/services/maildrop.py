@@ -140,7 +140,7 @@ class MaildropService:
             inbox = (await self.store.folders.by_special_use([account.id], "inbox")).get(account.id)
             if inbox is None:
                 raise NotFound("this account has no INBOX")
-            messages = []
+            messages: list[DropMessage] = []
             async for entry in self.store.messages.stream(inbox.id):
                 messages.append(DropMessage(len(messages) + 1, entry.uid, entry.size, entry.blob,
                                             f"{inbox.uidvalidity}.{entry.uid}"))
