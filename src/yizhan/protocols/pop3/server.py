@@ -95,6 +95,10 @@ class Connection:
             return Outcome(error_reply(exc))
 
     async def _send(self, outcome: Outcome) -> bool:
+        if outcome.start_tls:
+            # Stop reading before the client can see "+OK": its TLS ClientHello must stay in the socket for
+            # the TLS layer, not land in the plaintext buffer.
+            self.writer.transport.pause_reading()
         self.writer.write(outcome.data)
         if self.writer.transport.get_write_buffer_size() > _DRAIN_ABOVE or outcome.close or outcome.start_tls:
             await asyncio.wait_for(self.writer.drain(), self.config.idle_timeout)
