@@ -184,7 +184,8 @@ class Lexer:
 
     # --- Mailboxes ---
 
-    def _name(self, raw: bytes) -> str:
+    def decode_name(self, raw: bytes) -> str:
+        """Raw name bytes as Unicode: UTF-8 after UTF8=ACCEPT, else strict modified UTF-7."""
         if self.utf8:
             return decode_text(raw)
         try:
@@ -195,14 +196,14 @@ class Lexer:
 
     def mailbox(self) -> str:
         """RFC 9051 §9 `mailbox`: INBOX in any case is INBOX (RFC 9051 §5.1)."""
-        name = self._name(self.astring())
+        name = self.decode_name(self.astring())
         return "INBOX" if name.upper() == "INBOX" else name
 
     def list_mailbox(self) -> str:
         """RFC 9051 §9 `list-mailbox`: list-chars (wildcards allowed) or a string."""
         if self.peek() in (b'"', b"{"):
-            return self._name(self.string())
-        return self._name(self._match(_LIST_CHARS, "a mailbox pattern"))
+            return self.decode_name(self.string())
+        return self.decode_name(self._match(_LIST_CHARS, "a mailbox pattern"))
 
     # --- Flags and dates ---
 

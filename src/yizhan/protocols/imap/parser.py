@@ -16,16 +16,13 @@ from collections.abc import Callable
 from typing import Literal
 
 from yizhan.protocols.imap import commands as c
+from yizhan.protocols.imap import parser_mailbox as m
 from yizhan.protocols.imap.errors import ParseError
 from yizhan.protocols.imap.lexer import NUMBER64_MAX, Lexer
 from yizhan.protocols.imap.parser_fetch import parse_fetch_args
 from yizhan.protocols.imap.parser_search import parse_search_args
 from yizhan.protocols.imap.reader import read_tag
 
-STATUS_ITEMS = frozenset({"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE",
-                          "HIGHESTMODSEQ", "APPENDLIMIT", "MAILBOXID"})
-LIST_SELECT_OPTIONS = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
-LIST_RETURN_OPTIONS = frozenset({"SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS", "MYRIGHTS"})
 MAX_ID_PAIRS = 30  # RFC 2971 §3.3.
 _BASE64 = re.compile(rb"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
@@ -64,17 +61,6 @@ def _one_mailbox(cls: Callable[[str, str], c.Command]) -> Handler:
         lx.end()
         return cls(tag, mailbox)
     return handler
-
-
-def _keywords(lx: Lexer) -> list[str]:
-    """`(` [atom *(SP atom)] `)`, upper-cased."""
-    lx.expect(b"(")
-    words: list[str] = []
-    while not lx.accept(b")"):
-        if words:
-            lx.space()
-        words.append(lx.keyword())
-    return words
 
 
 def _authenticate(lx: Lexer, tag: str) -> c.Command:
@@ -131,192 +117,6 @@ def _compress(lx: Lexer, tag: str) -> c.Command:
     mechanism = lx.keyword()
     lx.end()
     return c.Compress(tag, mechanism)
-
-
-def _select_params(lx: Lexer) -> tuple[bool, c.QResync | None]:
-    """RFC 4466 select-params: CONDSTORE (RFC 7162 §3.1.8) and QRESYNC (RFC 7162 §3.2.5)."""
-    condstore = False
-    qresync: c.QResync | None = None
-    if lx.at_end():
-        return condstore, qresync
-    lx.space()
-    lx.expect(b"(")
-    first = True
-    while not lx.accept(b")"):
-        if not first:
-            lx.space()
-        first = False
-        word = lx.keyword()
-        if word == "CONDSTORE":
-            condstore = True
-        elif word == "QRESYNC" and qresync is None:
-            lx.space()
-            lx.expect(b"(")
-            uidvalidity = lx.nz_number()
-            lx.space()
-            modseq = lx.nz_number(NUMBER64_MAX)
-            known = None
-            match = None
-            if lx.accept(b" "):
-                if lx.peek() != b"(":
-                    known = lx.sequence_set(allow_star=False, allow_saved=False)
-                    if not lx.accept(b" "):
-                        lx.expect(b")")
-                        qresync = c.QResync(uidvalidity, modseq, known)
-                        continue
-                lx.expect(b"(")
-                seqs = lx.sequence_set(allow_star=False, allow_saved=False)
-                lx.space()
-                uids = lx.sequence_set(allow_star=False, allow_saved=False)
-                lx.expect(b")")
-                match = (seqs, uids)
-            lx.expect(b")")
-            qresync = c.QResync(uidvalidity, modseq, known, match)
-        else:
-            raise ParseError(f"unknown or repeated select parameter {word}")
-    lx.end()
-    return condstore, qresync
-
-
-def _select(cls: type[c.Select] | type[c.Examine]) -> Handler:
-    def handler(lx: Lexer, tag: str) -> c.Command:
-        lx.space()
-        mailbox = lx.mailbox()
-        condstore, qresync = _select_params(lx)
-        return cls(tag, mailbox, condstore, qresync)
-    return handler
-
-
-def _create(lx: Lexer, tag: str) -> c.Command:
-    lx.space()
-    mailbox = lx.mailbox()
-    uses: tuple[str, ...] = ()
-    if not lx.at_end():
-        # RFC 6154 §3: CREATE mailbox (USE (\Sent)).
-        lx.space()
-        lx.expect(b"(")
-        if not lx.accept_word(b"USE"):
-            raise ParseError("unknown CREATE parameter")
-        lx.space()
-        uses = lx.flag_list()
-        lx.expect(b")")
-    lx.end()
-    return c.Create(tag, mailbox, uses)
-
-
-def _rename(lx: Lexer, tag: str) -> c.Command:
-    lx.space()
-    old = lx.mailbox()
-    lx.space()
-    new = lx.mailbox()
-    lx.end()
-    return c.Rename(tag, old, new)
-
-
-def _reference(lx: Lexer) -> str:
-    return lx._name(lx.astring())
-
-
-def _list(lx: Lexer, tag: str) -> c.Command:
-    """RFC 5258 §3 (LIST-EXTENDED), RFC 5819 (LIST-STATUS), RFC 6154 (SPECIAL-USE)."""
-    lx.space()
-    selection: list[str] = []
-    extended = False
-    if lx.peek() == b"(":
-        selection = _keywords(lx)
-        extended = True
-        lx.space()
-        unknown = set(selection) - LIST_SELECT_OPTIONS
-        if unknown:
-            raise ParseError(f"unknown LIST selection option {sorted(unknown)[0]}")
-        if selection and set(selection) <= {"RECURSIVEMATCH"}:
-            raise ParseError("RECURSIVEMATCH needs another selection option")
-    reference = _reference(lx)
-    lx.space()
-    patterns: list[str] = []
-    if lx.accept(b"("):
-        extended = True
-        patterns.append(lx.list_mailbox())
-        while not lx.accept(b")"):
-            lx.space()
-            patterns.append(lx.list_mailbox())
-    else:
-        patterns.append(lx.list_mailbox())
-    returns: set[str] = set()
-    status: list[str] = []
-    if not lx.at_end():
-        extended = True
-        lx.space()
-        if not lx.accept_word(b"RETURN"):
-            raise ParseError("expected RETURN")
-        lx.space()
-        lx.expect(b"(")
-        while not lx.accept(b")"):
-            if returns:
-                lx.space()
-            option = lx.keyword()
-            if option not in LIST_RETURN_OPTIONS or option in returns:
-                raise ParseError(f"unknown or repeated LIST return option {option}")
-            returns.add(option)
-            if option == "STATUS":
-                lx.space()
-                status = _status_items(lx)
-    lx.end()
-    return c.List(tag, reference, tuple(patterns), frozenset(selection), frozenset(returns), tuple(status),
-                  extended)
-
-
-def _lsub(lx: Lexer, tag: str) -> c.Command:
-    lx.space()
-    reference = _reference(lx)
-    lx.space()
-    pattern = lx.list_mailbox()
-    lx.end()
-    return c.Lsub(tag, reference, pattern)
-
-
-def _status_items(lx: Lexer) -> list[str]:
-    items = _keywords(lx)
-    if not items or any(item not in STATUS_ITEMS for item in items):
-        raise ParseError("invalid STATUS items")
-    return items
-
-
-def _status(lx: Lexer, tag: str) -> c.Command:
-    lx.space()
-    mailbox = lx.mailbox()
-    lx.space()
-    items = _status_items(lx)
-    lx.end()
-    return c.Status(tag, mailbox, tuple(items))
-
-
-def _append(lx: Lexer, tag: str) -> c.Command:
-    """RFC 9051 §6.3.12 with MULTIAPPEND (RFC 3502), literal8 (RFC 3516) and UTF8 data (RFC 6855 §4)."""
-    lx.space()
-    mailbox = lx.mailbox()
-    messages: list[c.AppendMessage] = []
-    while not messages or not lx.at_end():
-        lx.space()
-        flags: tuple[str, ...] = ()
-        if lx.peek() == b"(":
-            flags = lx.flag_list()
-            lx.space()
-        date = None
-        if lx.peek() == b'"':
-            date = lx.date_time()
-            lx.space()
-        utf8 = lx.accept_word(b"UTF8")
-        if utf8:
-            lx.space()
-            lx.expect(b"(")
-        data, binary = lx.literal(allow_literal8=True, allow_nul=True)
-        if utf8:
-            if not binary:
-                raise ParseError("UTF8 APPEND data must be a literal8")
-            lx.expect(b")")
-        messages.append(c.AppendMessage(data, flags, date, binary, utf8))
-    return c.Append(tag, mailbox, tuple(messages))
 
 
 def _search(uid: bool) -> Handler:
@@ -410,10 +210,10 @@ COMMANDS: dict[str, Handler] = {
     "CHECK": _no_args(c.Check), "CLOSE": _no_args(c.Close), "UNSELECT": _no_args(c.Unselect),
     "EXPUNGE": _no_args(c.Expunge),
     "AUTHENTICATE": _authenticate, "LOGIN": _login, "ENABLE": _enable, "ID": _id, "COMPRESS": _compress,
-    "SELECT": _select(c.Select), "EXAMINE": _select(c.Examine), "CREATE": _create,
-    "DELETE": _one_mailbox(c.Delete), "RENAME": _rename, "SUBSCRIBE": _one_mailbox(c.Subscribe),
-    "UNSUBSCRIBE": _one_mailbox(c.Unsubscribe), "LIST": _list, "LSUB": _lsub, "STATUS": _status,
-    "APPEND": _append, "SEARCH": _search(False), "FETCH": _fetch(False), "STORE": _store(False),
+    "SELECT": m.parse_select(c.Select), "EXAMINE": m.parse_select(c.Examine), "CREATE": m.parse_create,
+    "DELETE": _one_mailbox(c.Delete), "RENAME": m.parse_rename, "SUBSCRIBE": _one_mailbox(c.Subscribe),
+    "UNSUBSCRIBE": _one_mailbox(c.Unsubscribe), "LIST": m.parse_list, "LSUB": m.parse_lsub, "STATUS": m.parse_status,
+    "APPEND": m.parse_append, "SEARCH": _search(False), "FETCH": _fetch(False), "STORE": _store(False),
     "COPY": _copy(c.Copy, False), "MOVE": _copy(c.Move, False), "UID": _uid,
 }
 
