@@ -14,7 +14,7 @@ from yizhan.util.errors import AuthenticationFailed, InvalidInput, LockedOut, No
 
 def unstuff(reply: bytes) -> bytes:
     """What a client reconstructs from a multi-line reply (RFC 1939 §3), status line dropped."""
-    first, _, rest = reply.partition(b"\r\n")
+    _, _, rest = reply.partition(b"\r\n")
     assert rest.endswith(b"\r\n.\r\n") or rest == b".\r\n"
     lines = rest[: -len(b".\r\n")].split(b"\r\n")[:-1]
     return b"".join((line[1:] if line.startswith(b".") else line) + b"\r\n" for line in lines)

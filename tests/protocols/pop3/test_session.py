@@ -116,7 +116,7 @@ async def test_retr_on_the_wire_is_dot_stuffed_and_bare_lf_becomes_crlf(pop3: Po
 async def test_top_gives_header_and_n_lines_dot_stuffed(pop3: Pop3Env) -> None:
     raw = make_message(subject="top", body=".one\ntwo\n.three\nfour")
     await pop3.deliver(raw)
-    header, _, body = raw.partition(b"\r\n\r\n")
+    header = raw.partition(b"\r\n\r\n")[0]
 
     def client() -> None:
         session = pop3.login()
