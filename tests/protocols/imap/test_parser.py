@@ -13,6 +13,7 @@ from yizhan.protocols.imap import commands as c
 from yizhan.protocols.imap import search as sk
 from yizhan.protocols.imap.errors import ParseError
 from yizhan.protocols.imap.parser import parse_command, parse_sasl_response
+from yizhan.protocols.imap.reader import CommandFrame, CommandReader, FramingLimits
 from yizhan.protocols.imap.sequence import parse_sequence_set
 
 ALL = parse_sequence_set("1:*")
@@ -313,3 +314,23 @@ def test_mutated_commands_raise_only_parse_error(data: bytes, edits: list[tuple[
             assert isinstance(exc.message, str)
         else:
             assert isinstance(command, c.Command)
+
+
+HOSTILE = [b"A1 SEARCH " + b"(" * 10_000, b"A2 LOGIN {5}", b"\xff\xfe", b"A3 APPEND INBOX {104857600+}",
+           b"A4 FETCH 1 (BODY[HEADER.FIELDS"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*VALID_CORPUS, *HOSTILE]), min_size=1, max_size=8), st.integers(1, 50))
+def test_framer_then_parser_on_pipelined_streams(commands: list[bytes], chunk: int) -> None:
+    # What a session does: frame the byte stream, parse each frame; only framing events and ParseError appear.
+    stream = b"\r\n".join(commands) + b"\r\n"
+    reader = CommandReader(FramingLimits(max_line=20_000, max_literal=1024, max_command=4096))
+    for start in range(0, len(stream), chunk):
+        reader.feed(stream[start:start + chunk])
+        while (event := reader.next_event()) is not None:
+            if isinstance(event, CommandFrame):
+                try:
+                    parse_command(event.data)
+                except ParseError:
+                    pass
