@@ -46,6 +46,14 @@ def test_synchronising_literal_asks_for_continuation() -> None:
     assert events(reader, b"password1\r\n") == [CommandFrame(b"A1 LOGIN {5}\r\nalice {9}\r\npassword1")]
 
 
+def test_session_may_refuse_a_literal() -> None:
+    reader = CommandReader()
+    assert events(reader, b"A1 APPEND INBOX {50}\r\n") == [ContinuationNeeded("A1", 50)]
+    reader.abort_command()  # E.g. APPEND before login: the session answers "A1 NO" instead of "+".
+    assert not reader.pending
+    assert events(reader, b"A2 NOOP\r\n") == [CommandFrame(b"A2 NOOP")]
+
+
 def test_literal_octets_may_hold_crlf_and_braces() -> None:
     reader = CommandReader()
     body = b"Subject: x {3}\r\n\r\nline\r\n"

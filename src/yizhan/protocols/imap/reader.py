@@ -92,6 +92,14 @@ class CommandReader:
     def feed(self, data: bytes) -> None:
         self._buffer += data
 
+    def abort_command(self) -> None:
+        """Drop the command whose synchronising literal the session refused (a tagged NO/BAD instead of `+`).
+
+        RFC 9051 §7.5: the client then sends nothing more of that command, so framing resumes at the next line.
+        Call it only right after a `ContinuationNeeded` event.
+        """
+        self._reset()
+
     def _reset(self) -> None:
         self._data = bytearray()
         self._started = False
