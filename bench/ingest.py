@@ -3,8 +3,8 @@ does it (streaming reader, parsing in worker processes, durable blobs, group-com
 
     python bench/ingest.py --count 20000 [--count 5000 ...] [--keep DIR]
 
-Prints one JSON line per size: messages, MB, seconds, messages/s, and peak memory of the importing process and
-of its parsing workers (resident set, MB), so a flat memory profile shows as the same figure at every size.
+Prints one JSON line per size: messages, MB, seconds, messages/s, CPU milliseconds per message, and peak memory
+of the importing process and of its parsing workers (resident set, MB), so a flat memory profile shows as the same figure at every size.
 Target (2-core machine): >= 1500 messages/s.
 """
 
@@ -37,24 +37,77 @@ def current_rss_mb() -> float:
     return 0.0
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
+
+
+class Descendants:
+    """CPU time and peak resident memory of this process's descendants (the parsing workers, which the
+    forkserver starts, so RUSAGE_CHILDREN never sees them), sampled from /proc at every progress report."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[int, float] = {}
+        self.peak_mb: dict[int, float] = {}
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def sample(self) -> None:
+        parents: dict[int, int] = {}
+        stats: dict[int, list[str]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            stats[int(entry)] = fields
+        mine = {os.getpid()}
+        grew = True
+        while grew:
+            found = {pid for pid, parent in parents.items() if parent in mine} - mine
+            grew = bool(found)
+            mine |= found
+        mine.discard(os.getpid())
+        for pid in mine:
+            fields = stats[pid]
+            self.cpu[pid] = max(self.cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / self._tick)
+            self.peak_mb[pid] = max(self.peak_mb.get(pid, 0.0), int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20)
+
+
 async def run_import(mbox: Path, data: Path) -> dict[str, float]:
     services = await Services.open(load_settings(None, environ={}), DataPaths(data))
     try:
         await services.directory.add_domain("example.com")
         await services.directory.add_account("bench@example.com", "bench-password")
         peak = 0.0
+        workers = Descendants()
+        workers.sample()
+        before_workers = sum(workers.cpu.values())
 
         def progress(done: int, total: int | None, unit: str) -> None:
             nonlocal peak
             peak = max(peak, current_rss_mb())
+            workers.sample()
 
         start = time.perf_counter()
+        before_self = _cpu_seconds()
         summary = await services.transfer.import_path("bench@example.com", mbox, "INBOX", progress)
         seconds = time.perf_counter() - start
+        after_self = _cpu_seconds()
     finally:
         await services.close()
     return {"imported": summary.imported, "failed": summary.failed, "seconds": round(seconds, 2),
-            "messages_per_s": round(summary.imported / seconds, 1), "peak_rss_mb": round(peak, 1)}
+            "messages_per_s": round(summary.imported / seconds, 1), "peak_rss_mb": round(peak, 1),
+            # CPU time per message (user + system) of the importing process and of its worker processes (the
+            # workers' figure is sampled at each batch, so it leaves out the last batch).
+            "cpu_ms_per_msg": round((after_self - before_self) * 1000 / max(summary.imported, 1), 3),
+            "worker_cpu_ms_per_msg": round((sum(workers.cpu.values()) - before_workers) * 1000
+                                           / max(summary.imported, 1), 3),
+            "worker_peak_rss_mb": round(max(workers.peak_mb.values(), default=0.0), 1)}
 
 
 def main() -> None:
@@ -69,9 +122,8 @@ def main() -> None:
             with open(mbox, "wb") as out:
                 corpus.write_mbox(corpus.generate_records(count, args.seed), out)
             result = asyncio.run(run_import(mbox, Path(tmp) / "data"))
-            children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
             print(json.dumps({"bench": "ingest", "messages": count, "mbox_mb": round(mbox.stat().st_size / 2**20, 1),
-                              **result, "worker_peak_rss_mb": round(children, 1), "cpus": os.cpu_count()}),
+                              **result, "cpus": os.cpu_count()}),
                   flush=True)
 
 

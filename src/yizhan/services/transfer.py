@@ -12,7 +12,6 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import queue
@@ -34,7 +33,7 @@ from yizhan.services.archive import (
     write_mbox,
 )
 from yizhan.services.bus import EventBus
-from yizhan.services.prepare import PreparedMessage, prepare_many
+from yizhan.services.prepare import PreparedMessage, prepare_many, unpack
 from yizhan.store.folders import canonical_name
 from yizhan.store.ingest import NewEntry
 from yizhan.store.messages import flag_bits
@@ -114,16 +113,17 @@ class TransferService:
                 target = await self._folder(account, name)
                 before = summary.imported
                 try:
-                    await self._import_one(account, target, reader, pool, summary, progress)
+                    await self._import_one(account, target, reader, pool, workers, summary, progress)
                 finally:
                     reader.close()
                 summary.folders[target.name] = summary.imported - before
         return summary
 
     async def _import_one(self, account: AccountRecord, folder: FolderRecord, reader: ArchiveReader,
-                          pool: Executor, summary: ImportSummary, progress: Progress | None) -> None:
+                          pool: Executor, workers: int, summary: ImportSummary, progress: Progress | None) -> None:
         loop = asyncio.get_running_loop()
-        batches: asyncio.Queue[tuple[list[ArchivedMessage], list[PreparedMessage]] | None] = asyncio.Queue(2)
+        batches: asyncio.Queue[tuple[list[ArchivedMessage], list[PreparedMessage], list[str]] | None] = (
+            asyncio.Queue(2))
 
         async def produce() -> None:
             try:
@@ -133,10 +133,13 @@ class TransferService:
                         return
                     # Parsing (worker processes) and blob writing (a thread) run ahead of the consumer, which
                     # files the previous batch meanwhile. Blobs are durable before any row points at them.
-                    prepared, _ = await asyncio.gather(
-                        loop.run_in_executor(pool, prepare_many, [m.raw for m in batch]),
-                        self.store.blobs.aput_many([m.raw for m in batch]))
-                    await batches.put((batch, prepared))
+                    # The batch is cut in one slice per worker, so every worker parses at once.
+                    raws = [m.raw for m in batch]
+                    step = -(-len(raws) // workers)
+                    parsing = [loop.run_in_executor(pool, prepare_many, raws[i : i + step])
+                               for i in range(0, len(raws), step)]
+                    names, packed = await asyncio.gather(self.store.blobs.aput_many(raws), asyncio.gather(*parsing))
+                    await batches.put((batch, [unpack(p) for part in packed for p in part], names))
             finally:
                 await batches.put(None)
 
@@ -154,9 +157,9 @@ class TransferService:
         await producer
 
     async def _file_batch(self, account: AccountRecord, folder: FolderRecord, batch: list[ArchivedMessage],
-                          prepared: list[PreparedMessage], summary: ImportSummary) -> None:
+                          prepared: list[PreparedMessage], names: list[str], summary: ImportSummary) -> None:
+        """File one batch whose blobs (named `names`, in order) are already durable."""
         summary.read += len(batch)
-        names = [hashlib.sha256(m.raw).hexdigest() for m in batch]
         present = await self.store.messages.blobs_in_folder(folder.id, names)
         todo = []
         for message, info, name in zip(batch, prepared, names, strict=True):

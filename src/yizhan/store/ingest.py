@@ -197,34 +197,35 @@ async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple
 
     rows = [_message_row(entry) for _, entry, _, _ in accepted]
     await _assign_threads(conn, rows)
-    message_ids = await _insert_messages(conn, rows)
-    # Rows that found no thread join a thread started earlier in this batch, or start their own.
-    in_batch: dict[str, int] = {}
-    new_threads = []
-    for mid, row in zip(message_ids, rows, strict=True):
-        if row["thread_id"] == 0:
-            refs = [r for r in [*reversed(row["refs"].split()), row["in_reply_to"]] if r]
-            row["thread_id"] = next((in_batch[r] for r in refs if r in in_batch), mid)
-            new_threads.append(dict(mid=mid, tid=row["thread_id"]))
-        if row["message_id"]:
-            in_batch.setdefault(row["message_id"], row["thread_id"])
-    if new_threads:
-        await conn.execute(update(t.messages).where(t.messages.c.id == bindparam("mid"))
-                           .values(thread_id=bindparam("tid")), new_threads)
-
-    await conn.execute(insert(t.entries), [
-        dict(folder_id=e.folder_id, uid=uid, message_id=mid, modseq=modseq, flags=e.flags,
-             keywords=" ".join(e.keywords))
-        for (_, e, uid, modseq), mid in zip(accepted, message_ids, strict=True)
-    ])
-    if conn.dialect.name == "sqlite":
-        await conn.execute(
-            text("INSERT INTO message_text(rowid, acct, subject, sender, recipients, body, attachments) "
-                 "VALUES (:rowid, :acct, :subject, :sender, :recipients, :body, :attachments)"),
-            [dict(rowid=mid, acct=f"a{e.account_id}", subject=e.search.subject, sender=e.search.sender,
-                  recipients=e.search.recipients, body=e.search.body, attachments=e.search.attachments)
-             for (_, e, _, _), mid in zip(accepted, message_ids, strict=True)],
-        )
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        # The ids are known before the insert (see _next_message_ids), so new threads get their ids at once.
+        message_ids = await _next_message_ids(conn, len(rows))
+        _thread_within_batch(rows, message_ids)
+        await conn.exec_driver_sql(_INSERT_MESSAGE, [
+            (mid, *(row[c] for c in _MESSAGE_COLUMNS)) for mid, row in zip(message_ids, rows, strict=True)])
+        await conn.exec_driver_sql(
+            "INSERT INTO entries (folder_id, uid, message_id, modseq, flags, keywords) VALUES (?, ?, ?, ?, ?, ?)",
+            [(e.folder_id, uid, mid, modseq, e.flags, " ".join(e.keywords))
+             for (_, e, uid, modseq), mid in zip(accepted, message_ids, strict=True)])
+        await conn.exec_driver_sql(
+            "INSERT INTO message_text(rowid, acct, subject, sender, recipients, body, attachments) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(mid, f"a{e.account_id}", e.search.subject, e.search.sender, e.search.recipients, e.search.body,
+              e.search.attachments) for (_, e, _, _), mid in zip(accepted, message_ids, strict=True)])
+    else:
+        inserted = await conn.execute(
+            insert(t.messages).returning(t.messages.c.id, sort_by_parameter_order=True), rows)
+        message_ids = list(inserted.scalars().all())
+        new_threads = _thread_within_batch(rows, message_ids)
+        if new_threads:
+            await conn.execute(update(t.messages).where(t.messages.c.id == bindparam("mid"))
+                               .values(thread_id=bindparam("tid")), new_threads)
+        await conn.execute(insert(t.entries), [
+            dict(folder_id=e.folder_id, uid=uid, message_id=mid, modseq=modseq, flags=e.flags,
+                 keywords=" ".join(e.keywords))
+            for (_, e, uid, modseq), mid in zip(accepted, message_ids, strict=True)
+        ])
 
     # Counters: one UPDATE per folder and per account touched.
     per_folder: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -255,21 +256,44 @@ async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple
     return filed, events
 
 
-async def _insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert message rows; return their ids in order.
+# The columns of a message row (besides its id) in the order of the SQLite insert below.
+_MESSAGE_COLUMNS = (
+    "account_id", "blob", "size", "internal_date", "date", "subject", "from_addr", "from_name", "to_text", "cc_text",
+    "message_id", "in_reply_to", "refs", "thread_id", "thread_subject", "has_attachments", "preview", "envelope",
+    "bodystructure", "body", "created_at",
+)
+_INSERT_MESSAGE = (f"INSERT INTO messages (id, {', '.join(_MESSAGE_COLUMNS)}) "
+                   f"VALUES ({', '.join('?' * (len(_MESSAGE_COLUMNS) + 1))})")
 
-    On SQLite the transaction holds the database's write lock (BEGIN IMMEDIATE), so the next ids are known:
-    they follow the AUTOINCREMENT sequence. Giving them explicitly lets one plain executemany insert the batch,
-    several times faster than INSERT ... RETURNING with ordered results. Elsewhere RETURNING gives the ids.
+
+async def _next_message_ids(conn: AsyncConnection, count: int) -> list[int]:
+    """The ids the next `count` message rows take (SQLite only).
+
+    The transaction holds the database's write lock (BEGIN IMMEDIATE), so the next ids are known: they follow
+    the AUTOINCREMENT sequence, which the explicit ids then advance. Giving them explicitly lets one plain
+    executemany insert the batch, several times faster than INSERT ... RETURNING with ordered results.
     """
-    if conn.dialect.name == "sqlite":
-        last = await conn.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'messages'"))
-        first = int(last or 0) + 1
-        ids = list(range(first, first + len(rows)))
-        await conn.execute(insert(t.messages), [dict(row, id=mid) for row, mid in zip(rows, ids, strict=True)])
-        return ids
-    inserted = await conn.execute(insert(t.messages).returning(t.messages.c.id, sort_by_parameter_order=True), rows)
-    return list(inserted.scalars().all())
+    last = await conn.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'messages'"))
+    first = int(last or 0) + 1
+    return list(range(first, first + count))
+
+
+def _thread_within_batch(rows: list[dict[str, Any]], message_ids: list[int]) -> list[dict[str, int]]:
+    """Rows that found no thread join a thread started earlier in this batch, or start their own.
+
+    Sets `thread_id` of those rows and returns them as (mid, tid) parameters for an UPDATE when the rows are
+    already inserted.
+    """
+    in_batch: dict[str, int] = {}
+    new_threads = []
+    for mid, row in zip(message_ids, rows, strict=True):
+        if row["thread_id"] == 0:
+            refs = [r for r in [*reversed(row["refs"].split()), row["in_reply_to"]] if r]
+            row["thread_id"] = next((in_batch[r] for r in refs if r in in_batch), mid)
+            new_threads.append(dict(mid=mid, tid=row["thread_id"]))
+        if row["message_id"]:
+            in_batch.setdefault(row["message_id"], row["thread_id"])
+    return new_threads
 
 
 async def _assign_threads(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
