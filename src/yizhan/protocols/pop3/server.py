@@ -98,7 +98,9 @@ class Connection:
         if outcome.start_tls:
             # Stop reading before the client can see "+OK": its TLS ClientHello must stay in the socket for
             # the TLS layer, not land in the plaintext buffer.
-            self.writer.transport.pause_reading()
+            transport = self.writer.transport
+            if isinstance(transport, asyncio.ReadTransport):
+                transport.pause_reading()
         self.writer.write(outcome.data)
         if self.writer.transport.get_write_buffer_size() > _DRAIN_ABOVE or outcome.close or outcome.start_tls:
             await asyncio.wait_for(self.writer.drain(), self.config.idle_timeout)
@@ -134,7 +136,8 @@ class Connection:
         """The next line with its line end; None at end of input. Over-long lines come back truncated to
         MAX_COMMAND_LINE + 1 octets (so they are refused), the rest skipped."""
         try:
-            return await asyncio.wait_for(self.reader.readuntil(b"\n"), self.config.idle_timeout)
+            async with asyncio.timeout(self.config.idle_timeout):
+                return await self.reader.readuntil(b"\n")
         except asyncio.IncompleteReadError as exc:
             if exc.partial:
                 log.debug("pop3: %s closed with an unterminated line", self.client)
