@@ -45,7 +45,7 @@ def _cpu_seconds() -> float:
 
 class Descendants:
     """CPU time and peak resident memory of this process's descendants (the parsing workers, which the
-    forkserver starts, so RUSAGE_CHILDREN never sees them), sampled from /proc at every progress report."""
+    forkserver starts, so RUSAGE_CHILDREN never sees them), sampled from /proc during the import."""
 
     def __init__(self) -> None:
         self.cpu: dict[int, float] = {}
@@ -88,10 +88,15 @@ async def run_import(mbox: Path, data: Path) -> dict[str, float]:
         workers.sample()
         before_workers = sum(workers.cpu.values())
 
+        last_sample = time.perf_counter()
+
         def progress(done: int, total: int | None, unit: str) -> None:
-            nonlocal peak
+            nonlocal peak, last_sample
             peak = max(peak, current_rss_mb())
-            workers.sample()
+            # Scanning /proc costs milliseconds: twice a second, and at the end (the workers are still alive).
+            if done == total or time.perf_counter() - last_sample > 0.5:
+                workers.sample()
+                last_sample = time.perf_counter()
 
         start = time.perf_counter()
         before_self = _cpu_seconds()

@@ -315,3 +315,20 @@ def test_long_query_is_bounded() -> None:
     expression = match_expression(" ".join(f"w{i}" for i in range(1000)))
     assert expression is not None
     assert expression.count(" AND ") == 63
+
+
+# Text that takes index_text's fast path (fullwidth punctuation, ideographic space, CJK runs, Latin words) and
+# characters that send it to the exact path (halfwidth kana and their voiced marks, Hangul jamo that NFKC composes).
+FAST_PATH_CHARS = "！？：；（）ＡＢＣａｂｃ１２３　\u00a0…‥·—「」々ー\u00ad\u200b\ufe0fabc1. 。，\n・"
+FAST_PATH_TEXT = st.lists(st.one_of(
+    CJK_CHAR, st.sampled_from(list(FAST_PATH_CHARS)), st.sampled_from(list("ｶﾞﾟｱ가ㄱㅏ\u3038\u302a")),
+), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=FAST_PATH_TEXT)
+def test_index_text_gives_the_tokens_of_index_tokens(text: str) -> None:
+    # index_text leaves words for unicode61 to split and takes shortcuts (fullwidth mapping before NFKC, CJK
+    # runs split by a regular expression); FTS5 must index exactly what it makes of index_tokens. (Not always
+    # index_tokens itself: unicode61 drops combining marks such as the one NFKC makes of ﾞ.)
+    assert unicode61_tokens(index_text(text)) == unicode61_tokens(" ".join(index_tokens(text)))

@@ -29,6 +29,7 @@ Invariants:
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -143,19 +144,22 @@ def index_tokens(text: str) -> list[str]:
     return tokens
 
 
-_CJK_RUN_RE = re.compile(rf"[{_CJK}]+")
+# The fast path of `index_text` splits text into CJK runs (odd items) and the text between them (even items).
+_CJK_SPLIT_RE = re.compile(rf"([{_CJK}]+)")
 # The characters of `_DELETE` as a pattern: a C-speed search instead of a per-character table lookup.
 # Text made only of ASCII, Latin letters, general and CJK punctuation, fullwidth forms and CJK takes the fast
 # path; anything else (combining marks, other scripts, unassigned code points) is segmented exactly.
 _SLOW_PATH_RE = re.compile(rf"[^\x00-\u024f\u2000-\u206f\u3000-\u303f\uff00-\uffef{_CJK}]")
 _DELETE_RE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+# Fullwidth ASCII (！ ， ： ； ？ ...) and the ideographic space, common in Chinese text, mapped to what NFKC
+# makes of them. Each maps to one ASCII character, its own full decomposition, so NFKC of the text is unchanged
+# by the mapping; afterwards most Chinese text is already NFKC and skips the (slow) normalisation.
+_FULLWIDTH = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in [*range(0xFF01, 0xFF5F), 0x3000]}
+_FULLWIDTH_RE = re.compile("[\uff01-\uff5e\u3000]+")
 
 
-def _expand_run(match: re.Match[str]) -> str:
-    run = match.group()
-    if len(run) == 1:
-        return f" {run} "
-    return " " + " ".join(_pairs(run)) + f" {run[-1]} "
+def _ascii_of_fullwidth(match: re.Match[str]) -> str:
+    return match.group().translate(_FULLWIDTH)
 
 
 def index_text(text: str) -> str:
@@ -168,9 +172,15 @@ def index_text(text: str) -> str:
     if not text.isascii():
         if _SLOW_PATH_RE.search(text):
             return " ".join(index_tokens(text))
+        text = _FULLWIDTH_RE.sub(_ascii_of_fullwidth, text)
         if not unicodedata.is_normalized("NFKC", text):
             text = unicodedata.normalize("NFKC", text)
-        text = _CJK_RUN_RE.sub(_expand_run, _DELETE_RE.sub("", text)).strip()
+        parts = _CJK_SPLIT_RE.split(_DELETE_RE.sub("", text))
+        # Each CJK run becomes its overlapping pairs and its last character, spaced from its neighbours.
+        for i in range(1, len(parts), 2):
+            run = parts[i]
+            parts[i] = f" {' '.join(map(operator.add, run, run[1:]))} {run[-1]} " if len(run) > 1 else f" {run} "
+        text = "".join(parts).strip()
     return text.lower()
 
 
