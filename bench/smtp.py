@@ -1,0 +1,154 @@
+"""SMTP delivery throughput end to end: N connections sending M messages of S KB to local mailboxes through the MX
+listener of a real `yizhan serve` process; a message counts when its 250 arrived, i.e. when it was stored, indexed and
+fsynced.
+
+    python bench/smtp.py [--connections 10] [--messages 3000] [--size 10] [--mailboxes 10]
+
+Prints one JSON line: messages, seconds, messages/s, errors, and the server's peak resident memory (MB).
+The clients are a lean asyncio SMTP client (MAIL, RCPT and DATA pipelined, RFC 2920) in this process, the server a
+separate process, as in production. Target (2-core machine, 10 connections, 10 KB): >= 500 messages/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PORT_FLAGS = [f"--{name}-port=0" for name in ("smtp", "submission", "smtps", "lmtp", "imap", "imaps", "pop3",
+                                               "pop3s", "http")]
+
+
+def yizhan() -> list[str]:
+    script = Path(sys.executable).with_name("yizhan")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "yizhan.app.main"]
+
+
+def start_server(data: Path) -> tuple[subprocess.Popen[str], int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIZHAN_")} | {"YIZHAN_DATA": str(data),
+                                                                                 "COLUMNS": "200"}
+    process = subprocess.Popen([*yizhan(), "serve", *PORT_FLAGS], stdout=subprocess.PIPE, text=True, env=env)
+    assert process.stdout is not None
+    port = 0
+    for line in process.stdout:
+        match = re.search(r"SMTP \(inbound MX\) +│ [\d.]+:(\d+)", line)
+        if match:
+            port = int(match.group(1))
+        if line.startswith("ready"):
+            return process, port
+    raise SystemExit("yizhan serve did not start")
+
+
+def add_mailboxes(data: Path, count: int) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIZHAN_")} | {"YIZHAN_DATA": str(data)}
+    addresses = [f"bench{index}@localhost" for index in range(count)]
+    for address in addresses:
+        subprocess.run([*yizhan(), "user", "add", address, "--password", "bench-password-1"], env=env,
+                       check=True, stdout=subprocess.DEVNULL)
+    return addresses
+
+
+def make_message(number: int, size_kb: int, recipient: str) -> bytes:
+    line = "The quick brown fox jumps over the lazy dog; 会议在北京.\r\n".encode()
+    head = (f"From: sender@example.org\r\nTo: {recipient}\r\nSubject: bench message {number}\r\n"
+            f"Message-ID: <bench-{number}@example.org>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\n").encode()
+    body = line * max(1, (size_kb * 1024 - len(head)) // len(line))
+    return head + body
+
+
+async def read_reply(reader: asyncio.StreamReader) -> bytes:
+    """One (possibly multi-line) reply; returns its last line."""
+    while True:
+        line = await reader.readline()
+        if not line:
+            raise ConnectionError("connection closed")
+        if line[3:4] != b"-":
+            return line
+
+
+async def client(port: int, numbers: list[int], size_kb: int, mailboxes: list[str], errors: list[str]) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    sent = 0
+    try:
+        await read_reply(reader)
+        writer.write(b"EHLO bench.example.org\r\n")
+        await read_reply(reader)
+        for number in numbers:
+            recipient = mailboxes[number % len(mailboxes)]
+            writer.write(f"MAIL FROM:<sender@example.org> BODY=8BITMIME\r\nRCPT TO:<{recipient}>\r\nDATA\r\n"
+                         .encode())
+            replies = [await read_reply(reader) for _ in range(3)]
+            if not (replies[0].startswith(b"250") and replies[1].startswith(b"250") and replies[2].startswith(b"354")):
+                errors.append(b" / ".join(replies).decode("utf-8", "replace").strip())
+                writer.write(b"RSET\r\n")
+                await read_reply(reader)
+                continue
+            writer.write(make_message(number, size_kb, recipient) + b".\r\n")
+            reply = await read_reply(reader)
+            if reply.startswith(b"250"):
+                sent += 1
+            else:
+                errors.append(reply.decode("utf-8", "replace").strip())
+        writer.write(b"QUIT\r\n")
+        await read_reply(reader)
+    finally:
+        writer.close()
+    return sent
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def run(port: int, connections: int, messages: int, size_kb: int, mailboxes: list[str]) -> dict[str, object]:
+    errors: list[str] = []
+    shares = [list(range(index, messages, connections)) for index in range(connections)]
+    start = time.perf_counter()
+    results = await asyncio.gather(*(client(port, share, size_kb, mailboxes, errors) for share in shares),
+                                   return_exceptions=True)
+    seconds = time.perf_counter() - start
+    delivered = sum(result for result in results if isinstance(result, int))
+    errors += [repr(result) for result in results if isinstance(result, BaseException)]
+    return {"messages": delivered, "seconds": round(seconds, 2), "messages_per_s": round(delivered / seconds, 1),
+            "errors": len(errors), "first_errors": errors[:3]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--size", type=int, default=10, help="KB per message")
+    parser.add_argument("--mailboxes", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        process, port = start_server(data)
+        try:
+            mailboxes = add_mailboxes(data, args.mailboxes)
+            # A short warm-up (connections, caches), not counted.
+            asyncio.run(run(port, 2, 20, args.size, mailboxes))
+            result = asyncio.run(run(port, args.connections, args.messages, args.size, mailboxes))
+            rss = peak_rss_mb(process.pid)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(60)
+    print(json.dumps({"bench": "smtp", "connections": args.connections, "size_kb": args.size, **result,
+                      "server_peak_rss_mb": round(rss, 1), "cpus": os.cpu_count()}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
