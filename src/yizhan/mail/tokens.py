@@ -33,15 +33,28 @@ import operator
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_QUERY_TERMS",
+    "SearchDocument",
     "column_expression",
     "index_text",
     "index_tokens",
     "match_expression",
 ]
+
+@dataclass(frozen=True, slots=True)
+class SearchDocument:
+    """The tokenised text of one message for the search index, one `index_text` string per column."""
+
+    subject: str = ""
+    sender: str = ""
+    recipients: str = ""
+    body: str = ""
+    attachments: str = ""
+
 
 # Queries longer than this are cut before parsing, and only this many terms are kept, so one pasted page
 # cannot turn into an expression FTS5 takes seconds to run.

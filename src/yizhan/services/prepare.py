@@ -6,6 +6,8 @@
 Between processes, `prepare_many` sends each result as a flat tuple of plain values (`pack`), which pickles several
 times faster than nested dataclasses, and leaves out `parsed.body_text`: the search document already holds that text
 tokenised, and nothing that files an imported message reads it. `unpack` rebuilds the PreparedMessage.
+
+This module imports only `yizhan.mail` (not the store, nor SQLAlchemy), so a worker process starts quickly.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from typing import Any
 
 from yizhan.mail.model import Address, ParsedMessage
 from yizhan.mail.parse import base_subject, parse_message
-from yizhan.mail.tokens import index_text
-from yizhan.store.ingest import SearchDocument
+from yizhan.mail.tokens import SearchDocument, index_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yizhan.mail.model import ParsedMessage
+from yizhan.mail.tokens import SearchDocument
 from yizhan.store import schema as t
 from yizhan.store.db import Database
 from yizhan.store.events import Event, MessageAdded
@@ -32,19 +33,11 @@ from yizhan.util.errors import NotFound, QuotaExceeded, TemporaryFailure, Yizhan
 
 log = logging.getLogger(__name__)
 
+# SearchDocument lives in yizhan.mail.tokens (so parsing workers need not import the store); named here too.
+__all__ = ["Ingest", "NewEntry", "Result", "SearchDocument", "write_entries"]
+
 # How far back a reply found only by its subject may join a thread (seconds).
 _SUBJECT_THREAD_WINDOW = 60 * 86400
-
-
-@dataclass(frozen=True, slots=True)
-class SearchDocument:
-    """The tokenised text of one message for the search index (see yizhan.mail.tokens)."""
-
-    subject: str = ""
-    sender: str = ""
-    recipients: str = ""
-    body: str = ""
-    attachments: str = ""
 
 
 @dataclass(frozen=True, slots=True)
