@@ -23,6 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.dnsserver import DnsTestServer
+
 PORT_FLAGS = [f"--{name}-port=0" for name in ("smtp", "submission", "smtps", "lmtp", "imap", "imaps", "pop3",
                                                "pop3s", "http")]
 
@@ -32,9 +36,10 @@ def yizhan() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "yizhan.app.main"]
 
 
-def start_server(data: Path) -> tuple[subprocess.Popen[str], int]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YIZHAN_")} | {"YIZHAN_DATA": str(data),
-                                                                                 "COLUMNS": "200"}
+def start_server(data: Path, nameserver: str) -> tuple[subprocess.Popen[str], int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIZHAN_")} | {
+        "YIZHAN_DATA": str(data), "COLUMNS": "200", "YIZHAN_DNS__NAMESERVERS": nameserver,
+        "YIZHAN_LOG__LEVEL": "WARNING"}
     process = subprocess.Popen([*yizhan(), "serve", *PORT_FLAGS], stdout=subprocess.PIPE, text=True, env=env)
     assert process.stdout is not None
     port = 0
@@ -76,12 +81,13 @@ async def read_reply(reader: asyncio.StreamReader) -> bytes:
             return line
 
 
-async def client(port: int, numbers: list[int], size_kb: int, mailboxes: list[str], errors: list[str]) -> int:
+async def client(port: int, numbers: list[int], size_kb: int, mailboxes: list[str], errors: list[str],
+                 lmtp: bool = False) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     sent = 0
     try:
         await read_reply(reader)
-        writer.write(b"EHLO bench.example.org\r\n")
+        writer.write(b"LHLO bench.example.org\r\n" if lmtp else b"EHLO bench.example.org\r\n")
         await read_reply(reader)
         for number in numbers:
             recipient = mailboxes[number % len(mailboxes)]
@@ -134,9 +140,13 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10, help="KB per message")
     parser.add_argument("--mailboxes", type=int, default=10)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, DnsTestServer() as dns:
+        # The sender's domain publishes SPF and DMARC on the project's DNS server, as a real sender's would;
+        # the server checks both for every message (answers cached for their TTL).
+        dns.add("example.org", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+        dns.add("_dmarc.example.org", "TXT", "v=DMARC1; p=none")
         data = Path(tmp) / "data"
-        process, port = start_server(data)
+        process, port = start_server(data, dns.address)
         try:
             mailboxes = add_mailboxes(data, args.mailboxes)
             # A short warm-up (connections, caches), not counted.

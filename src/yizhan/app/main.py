@@ -40,6 +40,11 @@ def serve(
         overrides["listen"] = {k: v for k, v in ports.items() if v is not None}
     settings, paths = settings_for(data, config, overrides)
     logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiosmtpd logs every command and reply at INFO (its "mail.log" logger), and Alembic every migration step:
+    # protocol transcripts only at DEBUG, so a busy server's log stays readable and cheap.
+    if settings.log.level != "DEBUG":
+        for noisy in ("mail.log", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         asyncio.run(_serve(Server(settings, paths)))
     except (YizhanError, OSError) as exc:
