@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 from pathlib import Path
 
 from tests.mail.malformed import malformed_corpus
 from tests.mailfactory import make_message
 from yizhan.services.archive import ArchivedMessage, read_maildir, read_mbox, write_maildir, write_mbox
+from yizhan.services.prepare import prepare_many, prepare_message, unpack
 from yizhan.services.runtime import Services
 
 
@@ -100,3 +103,19 @@ async def test_eml_folder_import(mailbox: Services, tmp_path: Path) -> None:
     assert summary.imported == 5
     account = await mailbox.directory.account("alice@example.com")
     assert len(await mailbox.search.search(account.id, "subject:eml")) == 5
+
+
+def test_packed_prepared_message_round_trips_without_body_text() -> None:
+    # Import workers send PreparedMessage as plain tuples; everything but the body text (already tokenised into
+    # the search document) must come back equal.
+    raw = ("From: =?utf-8?b?5byg5LiJ?= <zhang@example.com>\r\nTo: a@example.com, B <b@example.com>\r\n"
+           "Cc: c@example.com\r\nReply-To: r@example.com\r\nSubject: Re: 北京会议\r\n"
+           "Date: Mon, 1 Jan 2024 10:00:00 +0800\r\nMessage-ID: <m1@example.com>\r\nIn-Reply-To: <m0@example.com>\r\n"
+           "References: <m0@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           "会议在北京 agenda attached\r\n").encode()
+    prepared = prepare_message(raw)
+    [packed] = prepare_many([raw])
+    back = unpack(pickle.loads(pickle.dumps(packed)))
+    assert back.parsed == dataclasses.replace(prepared.parsed, body_text="")
+    assert back.search == prepared.search and "北京" in back.search.body
+    assert back.thread_subject == prepared.thread_subject
