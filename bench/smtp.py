@@ -82,7 +82,16 @@ async def read_reply(reader: asyncio.StreamReader) -> bytes:
 
 
 async def client(port: int, numbers: list[int], size_kb: int, mailboxes: list[str], errors: list[str],
-                 lmtp: bool = False) -> int:
+                 lmtp: bool = False, per_connection: int = 100) -> int:
+    """Send the numbered messages, `per_connection` per session (the server's default limit), as an MTA does."""
+    sent = 0
+    for start in range(0, len(numbers), per_connection):
+        sent += await session(port, numbers[start:start + per_connection], size_kb, mailboxes, errors, lmtp)
+    return sent
+
+
+async def session(port: int, numbers: list[int], size_kb: int, mailboxes: list[str], errors: list[str],
+                  lmtp: bool) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     sent = 0
     try:
@@ -107,6 +116,8 @@ async def client(port: int, numbers: list[int], size_kb: int, mailboxes: list[st
                 errors.append(reply.decode("utf-8", "replace").strip())
         writer.write(b"QUIT\r\n")
         await read_reply(reader)
+    except ConnectionError as exc:
+        errors.append(repr(exc))
     finally:
         writer.close()
     return sent
