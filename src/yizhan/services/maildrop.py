@@ -7,9 +7,10 @@ Invariants:
   characters, the same in every session while the INBOX keeps its UIDVALIDITY, never given to another message.
 - Only one maildrop per account is open at a time in this process (RFC 1939 §8: the exclusive-access lock);
   a second `open` raises `MaildropInUse` until the first is closed.
-- Nothing is removed before `commit` (the UPDATE state, RFC 1939 §6): a session that ends any other way deletes
-  nothing. `commit` flags the marked entries \\Deleted and expunges exactly those UIDs through the store, then
-  publishes the change events on the bus (after the store committed) and removes blobs no message uses any more.
+- Nothing is changed before `commit` (the UPDATE state, RFC 1939 §6): a session that ends any other way deletes
+  nothing and flags nothing. `commit` flags retrieved messages \\Seen, flags the marked entries \\Deleted and
+  expunges exactly those UIDs through the store, then publishes the change events on the bus (after the store
+  committed) and removes blobs no message uses any more.
 - Sizes are the stored octet counts of the messages (RFC 1939 §11); `wire_bytes` is what a client receives:
   the stored bytes with bare LF sent as CRLF, never otherwise changed.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from yizhan.services.bus import EventBus
@@ -134,17 +135,21 @@ class Maildrop:
             raise NotFound(f"message {number} was removed by another session")
         return data
 
-    async def commit(self, numbers: set[int]) -> int:
-        """Remove the messages `numbers` (the UPDATE state); returns how many were removed.
+    async def commit(self, deleted: set[int], retrieved: Collection[int] = ()) -> int:
+        """The UPDATE state: flag the `retrieved` messages \\Seen (as Dovecot does, so IMAP shows them read) and
+        remove the `deleted` ones; returns how many were marked for removal.
 
         Messages already removed by another session count as removed.
         """
         if self._closed:
             raise InvalidInput("the maildrop is closed")
-        uids = sorted(self.message(n).uid for n in numbers)
+        store = self._service.store
+        seen = sorted(self.message(n).uid for n in set(retrieved) - deleted)
+        if seen:
+            self._service.bus.publish(await store.messages.store_flags(self.folder_id, seen, add=["\\Seen"]))
+        uids = sorted(self.message(n).uid for n in deleted)
         if not uids:
             return 0
-        store = self._service.store
         flag_events = await store.messages.store_flags(self.folder_id, uids, add=["\\Deleted"])
         self._service.bus.publish(flag_events)
         events, freed = await store.messages.expunge(self.folder_id, uids)

@@ -285,3 +285,46 @@ async def test_quit_before_login(pop3: Pop3Env) -> None:
         assert session.quit().startswith(b"+OK")
 
     await in_thread(client)
+
+
+async def test_quit_flags_retrieved_messages_seen_and_a_dropped_session_flags_nothing(pop3: Pop3Env) -> None:
+    for i in range(3):
+        await pop3.deliver(make_message(subject=f"s{i}"))
+    services = pop3.server.services
+    assert services is not None
+
+    async def flags() -> list[tuple[str, ...]]:
+        uids = await pop3.inbox_uids()
+        account = await services.store.directory.get_account(ADDRESS)
+        assert account is not None
+        inbox = (await services.store.folders.by_special_use([account.id], "inbox"))[account.id]
+        return [(await services.store.messages.get(inbox.id, uid)).flags for uid in uids]
+
+    def dropped() -> None:
+        session = pop3.login()
+        session.retr(1)
+        session.sock.close()
+        del session
+
+    await in_thread(dropped)
+    assert await flags() == [(), (), ()]
+
+    def client() -> None:
+        for _ in range(100):  # Until the server has released the maildrop of the dropped session.
+            session = pop3.implicit()
+            session.user(ADDRESS)
+            try:
+                session.pass_(PASSWORD)
+            except poplib.error_proto:
+                session.quit()
+                continue
+            session.retr(1)
+            session.top(2, 0)
+            session.retr(3)
+            session.dele(3)
+            session.quit()
+            return
+        raise AssertionError("maildrop never released")
+
+    await in_thread(client)
+    assert await flags() == [("\\Seen",), ()]

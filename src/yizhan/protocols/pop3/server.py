@@ -62,6 +62,8 @@ class Connection:
             log.debug("pop3: connection from %s ended: %r", self.client, exc)
         except _LineTooLong:
             log.info("pop3: %s sent an endless line; closing", self.client)
+        except Exception:
+            log.exception("pop3: session with %s failed", self.client)
         finally:
             self.session.close()
             self.writer.close()

@@ -7,8 +7,9 @@ Invariants:
 - Credentials (USER, PASS, AUTH) are refused before TLS unless `pop3.allow_insecure_auth` (RFC 2595 §2.4 spirit;
   our rule: credentials only over TLS). Every login goes through `services.auth` (lockout, logging).
 - After a login the maildrop is opened, locked and snapshotted; the lock is released by `close`, whatever happens.
-- DELE only marks; messages are removed only when QUIT enters the UPDATE state (RFC 1939 §6). A session that ends
-  any other way (dropped connection, timeout, too many bad commands) deletes nothing.
+- DELE only marks; messages are removed only when QUIT enters the UPDATE state (RFC 1939 §6), which also flags
+  the messages retrieved with RETR \\Seen (TOP does not). A session that ends any other way (dropped connection,
+  timeout, too many bad commands) deletes and flags nothing.
 - Marked messages cannot be read or listed (RFC 1939 §5); RSET unmarks them all.
 """
 
@@ -58,6 +59,7 @@ class Session:
         self.user: str | None = None
         self.maildrop: Maildrop | None = None
         self.deleted: set[int] = set()
+        self.retrieved: set[int] = set()  # RETR'd messages, flagged \Seen at QUIT (not TOP's: a peek)
 
     # Connection events
 
@@ -191,6 +193,7 @@ class Session:
         if isinstance(command, c.Retr):
             item = drop.message(self._live(command.number))
             raw = await drop.read(item.number)
+            self.retrieved.add(item.number)
             return Outcome(message_reply(ok(f"{item.size} octets"), raw))
         if isinstance(command, c.Top):
             item = drop.message(self._live(command.number))
@@ -234,7 +237,7 @@ class Session:
         self.state = State.UPDATE
         drop = self.maildrop
         try:
-            removed = await drop.commit(self.deleted)
+            removed = await drop.commit(self.deleted, self.retrieved)
         except Exception as exc:
             if isinstance(exc, YizhanError | OSError):
                 log.warning("pop3: %s: removing marked messages failed: %s", drop.account.address, exc)
