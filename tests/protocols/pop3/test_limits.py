@@ -116,3 +116,40 @@ async def test_commands_in_the_wrong_state(pop3: Pop3Env) -> None:
         assert raw.command(b"QUIT").startswith(b"+OK")
 
     await in_thread(client)
+
+
+async def test_garbage_instead_of_a_tls_handshake_does_not_stop_the_listener(pop3: Pop3Env) -> None:
+    def client() -> None:
+        raw = RawClient(pop3.tls_port)
+        raw.send(b"USER alice\r\n" * 50)
+        assert raw.closed()
+        raw.close()
+        session = pop3.login()
+        assert session.noop().startswith(b"+OK")
+        session.quit()
+
+    await in_thread(client)
+
+
+async def test_client_vanishing_in_the_middle_of_a_large_retr(pop3: Pop3Env) -> None:
+    await pop3.deliver(make_message(subject="big", body="y" * 2_000_000))
+
+    def client() -> None:
+        raw = tls_login(pop3)
+        raw.send(b"RETR 1\r\nRETR 1\r\nRETR 1\r\n")
+        assert raw.line().startswith(b"+OK")
+        raw.close()  # Without reading the rest.
+        for _ in range(100):  # The server notices, drops the session and releases the maildrop.
+            session = pop3.implicit()
+            session.user(ADDRESS)
+            try:
+                session.pass_(PASSWORD)
+            except poplib.error_proto:
+                session.quit()
+                continue
+            assert session.stat()[0] == 1
+            session.quit()
+            return
+        raise AssertionError("maildrop never released")
+
+    await in_thread(client)
