@@ -97,6 +97,7 @@ class Pop3Config(_Section):
     idle_timeout: int = Field(600, ge=1, le=86400, description="Seconds a session may stay silent (RFC 1939: 600)")
     max_bad_commands: int = Field(10, ge=1, le=1000, description="Bad commands before the session is closed")
     max_auth_failures: int = Field(3, ge=1, le=100, description="Failed logins in one session before it is closed")
+    max_connections_per_ip: int = Field(50, ge=1, le=100000, description="Open POP3 connections from one address")
 
 
 class AuthConfig(_Section):

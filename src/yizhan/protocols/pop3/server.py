@@ -3,8 +3,9 @@
 Invariants:
 - Every input has a limit: a command line is at most 255 octets with its CRLF (RFC 2449 §4; longer lines are
   answered -ERR and skipped), a SASL response at most `_MAX_BUFFER` octets, `pop3.max_bad_commands` bad commands
-  and `pop3.max_auth_failures` failed logins per session, and `pop3.idle_timeout` seconds of silence (RFC 1939 §3
-  asks for at least 10 minutes; that is the default). Reaching a limit closes the connection, deleting nothing.
+  and `pop3.max_auth_failures` failed logins per session, `pop3.idle_timeout` seconds of silence (RFC 1939 §3
+  asks for at least 10 minutes; that is the default), and `pop3.max_connections_per_ip` open connections per
+  client address on each listener. Reaching a limit closes the connection, deleting nothing.
 - Plaintext sent after STLS and before the handshake is discarded, never read as a command (RFC 2595 §4).
 - Replies are written as soon as they are ready; the writer is drained only when more than 64 KiB are buffered,
   so pipelined commands (RFC 2449 §6.6) flow without a round trip each, and a client that stops reading stalls
@@ -184,9 +185,26 @@ async def open_pop3(services: Services, endpoint: ListenerEndpoint) -> asyncio.S
     """The opener for listener kind "pop3": STLS on "pop3", implicit TLS on "pop3s" (RFC 8314 §3.3)."""
     implicit = endpoint.spec.tls == "implicit"
     tls = endpoint.tls
+    limit = services.settings.pop3.max_connections_per_ip
+    open_from: dict[str, int] = {}  # Open connections per client address, on this listener.
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await Connection(services, tls, implicit, reader, writer).run()
+        connection = Connection(services, tls, implicit, reader, writer)
+        client = connection.client
+        if open_from.get(client, 0) >= limit:
+            log.warning("pop3: refused a connection from %s: %d already open", client, limit)
+            writer.write(err("too many connections from your address", "SYS/TEMP"))
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 5)
+            return
+        open_from[client] = open_from.get(client, 0) + 1
+        try:
+            await connection.run()
+        finally:
+            open_from[client] -= 1
+            if not open_from[client]:
+                del open_from[client]
 
     return await asyncio.start_server(handle, endpoint.host, endpoint.port, ssl=tls if implicit else None,
                                       limit=_MAX_BUFFER)
