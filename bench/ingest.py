@@ -4,7 +4,8 @@ does it (streaming reader, parsing in worker processes, durable blobs, group-com
     python bench/ingest.py --count 20000 [--count 5000 ...] [--keep DIR]
 
 Prints one JSON line per size: messages, MB, seconds, messages/s, CPU milliseconds per message, and peak memory
-of the importing process and of its parsing workers (resident set, MB), so a flat memory profile shows as the same figure at every size.
+of the importing process (and how much of it SQLite holds) and of its parsing workers (resident set, MB), so a
+flat memory profile shows as the same figure at every size.
 Target (2-core machine): >= 1500 messages/s.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import json
 import multiprocessing
 import os
@@ -27,6 +29,25 @@ import corpus
 from yizhan.config.paths import DataPaths
 from yizhan.config.settings import load_settings
 from yizhan.services.runtime import Services
+
+
+def _sqlite_library() -> ctypes.CDLL | None:
+    """The SQLite library the sqlite3 module uses (same shared object), for its memory counters."""
+    try:
+        library = ctypes.CDLL("libsqlite3.so.0")
+    except OSError:
+        return None
+    library.sqlite3_memory_used.restype = ctypes.c_int64
+    library.sqlite3_memory_highwater.restype = ctypes.c_int64
+    return library
+
+
+SQLITE = _sqlite_library()
+
+
+def sqlite_memory_mb() -> float:
+    """Memory SQLite holds now in this process (page caches of every connection, statements), MB."""
+    return SQLITE.sqlite3_memory_used() / 2**20 if SQLITE is not None else 0.0
 
 
 def current_rss_mb() -> float:
@@ -84,6 +105,7 @@ async def run_import(mbox: Path, data: Path) -> dict[str, float]:
         await services.directory.add_domain("example.com")
         await services.directory.add_account("bench@example.com", "bench-password")
         peak = 0.0
+        sqlite_peak = 0.0
         workers = Descendants()
         workers.sample()
         before_workers = sum(workers.cpu.values())
@@ -91,8 +113,9 @@ async def run_import(mbox: Path, data: Path) -> dict[str, float]:
         last_sample = time.perf_counter()
 
         def progress(done: int, total: int | None, unit: str) -> None:
-            nonlocal peak, last_sample
+            nonlocal peak, sqlite_peak, last_sample
             peak = max(peak, current_rss_mb())
+            sqlite_peak = max(sqlite_peak, sqlite_memory_mb())
             # Scanning /proc costs milliseconds: twice a second, and at the end (the workers are still alive).
             if done == total or time.perf_counter() - last_sample > 0.5:
                 workers.sample()
@@ -107,6 +130,8 @@ async def run_import(mbox: Path, data: Path) -> dict[str, float]:
         await services.close()
     return {"imported": summary.imported, "failed": summary.failed, "seconds": round(seconds, 2),
             "messages_per_s": round(summary.imported / seconds, 1), "peak_rss_mb": round(peak, 1),
+            # Of which SQLite (bounded by cache_size per connection).
+            "sqlite_peak_mb": round(sqlite_peak, 1),
             # CPU time per message (user + system) of the importing process and of its worker processes (the
             # workers' figure is sampled at each batch, so it leaves out the last batch).
             "cpu_ms_per_msg": round((after_self - before_self) * 1000 / max(summary.imported, 1), 3),
