@@ -15,7 +15,7 @@ def test_bench_prints_a_json_line_per_variant_and_round() -> None:
                           capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    assert [line["variant"] for line in lines] == ["sequential", "pipelined"]
+    assert [line["variant"] for line in lines] == ["sequential", "sequential_raw", "pipelined"]
     for line in lines:
         assert line["messages"] == 30 and line["seconds"] > 0
         # Every message arrived: at least its 2000 bytes each (plus status lines and terminators when pipelined).
