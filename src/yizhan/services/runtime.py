@@ -15,6 +15,7 @@ from yizhan.services.auth import AuthService
 from yizhan.services.bus import EventBus
 from yizhan.services.deliver import DeliveryService
 from yizhan.services.directory import DirectoryService
+from yizhan.services.mailbox import MailboxService
 from yizhan.services.maildrop import MaildropService
 from yizhan.services.outbound import OutboundService
 from yizhan.services.passwords import generate_password
@@ -37,11 +38,14 @@ class Services:
     transfer: TransferService
     outbound: OutboundService
     maildrop: MaildropService
+    # IMAP (and the web's) mailbox use cases; built here so every front end shares one.
+    mailbox: MailboxService = field(init=False)
     # Built from the services above (same delivery and queue), for the SMTP front ends.
     submit: SubmitService = field(init=False)
 
     def __post_init__(self) -> None:
         self.submit = SubmitService(self.store, self.directory, self.delivery, self.outbound)
+        self.mailbox = MailboxService(self.store, self.bus, self.settings.limits.max_message_size)
 
     @classmethod
     async def open(cls, settings: Settings, paths: DataPaths) -> Services:

@@ -1,0 +1,259 @@
+"""Mailbox use cases for IMAP (and later the web): folders, snapshots, fetch data, flags, expunge, append, copy.
+
+Invariants:
+- Callers name an account they have authenticated; every folder is looked up within that account, so one
+  account can never reach another's mail (a folder id is only accepted after `folder` or `open` returned it).
+- Every change goes through the store (one transaction each) and its events are published on the bus only after
+  the store returned, i.e. after commit; blobs no message uses any more are removed after that.
+- `append` and `copy` return only when the new entries are durable (ingest group commit), so a protocol may then
+  acknowledge (IMAP `OK [APPENDUID ...]`).
+- Folder names use "/" as the hierarchy delimiter; a name with an empty level, a control character, a wildcard
+  (`*`, `%`) or more than `MAX_NAME` characters is refused with InvalidInput. Creating or renaming to a name whose
+  superiors do not exist creates them (RFC 9051 §6.3.4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from yizhan.services.bus import EventBus
+from yizhan.services.prepare import prepare_message
+from yizhan.store.events import FlagsChanged
+from yizhan.store.folders import canonical_name
+from yizhan.store.ingest import NewEntry
+from yizhan.store.mailview import EntryData, EntryState, MailView
+from yizhan.store.messages import flag_bits
+from yizhan.store.records import FolderRecord, StoredEntry
+from yizhan.store.store import Store
+from yizhan.util.clock import to_seconds
+from yizhan.util.errors import AlreadyExists, InvalidInput, NotFound, YizhanError
+
+log = logging.getLogger(__name__)
+
+DELIMITER = "/"
+MAX_NAME = 1000
+MAX_DEPTH = 32
+SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+# RFC 6154 §2 attributes ↔ the store's special_use values.
+SPECIAL_USES = {"\\Sent": "sent", "\\Drafts": "drafts", "\\Trash": "trash", "\\Junk": "junk",
+                "\\Archive": "archive"}
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f*%]")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A folder as a SELECT sees it: its record and its entries in UID order."""
+
+    folder: FolderRecord
+    entries: list[EntryState]
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    uidvalidity: int
+    uid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Copied:
+    """RFC 4315 COPYUID: the destination's UIDVALIDITY and source → destination UIDs, in source order."""
+
+    uidvalidity: int
+    source_uids: tuple[int, ...]
+    target_uids: tuple[int, ...]
+
+
+def checked_name(name: str) -> str:
+    """The canonical form of a folder name, or InvalidInput."""
+    name = canonical_name(name)
+    if not name or len(name) > MAX_NAME or _BAD_NAME.search(name):
+        raise InvalidInput("invalid folder name")
+    levels = name.split(DELIMITER)
+    if "" in levels or len(levels) > MAX_DEPTH:
+        raise InvalidInput("invalid folder name")
+    return name
+
+
+def _superiors(name: str) -> list[str]:
+    levels = name.split(DELIMITER)
+    return [DELIMITER.join(levels[:i]) for i in range(1, len(levels))]
+
+
+class MailboxService:
+    def __init__(self, store: Store, bus: EventBus, max_message_size: int = 50 * 1024 * 1024) -> None:
+        self.store = store
+        self.bus = bus
+        self.view = MailView(store.db)
+        self.max_message_size = max_message_size
+
+    # --- Folders ---
+
+    async def folders(self, account_id: int) -> list[FolderRecord]:
+        return await self.store.folders.of_account(account_id)
+
+    async def folder(self, account_id: int, name: str) -> FolderRecord:
+        found = await self.store.folders.get(account_id, canonical_name(name))
+        if found is None:
+            raise NotFound(f"no folder {name}")
+        return found
+
+    async def create(self, account_id: int, name: str, special_use: Iterable[str] = ()) -> FolderRecord:
+        """Create a folder (and its missing superiors); `special_use` holds RFC 6154 attributes such as `\\Sent`."""
+        name = checked_name(name)
+        uses = []
+        for attribute in special_use:
+            use = SPECIAL_USES.get(attribute.capitalize() if attribute.startswith("\\") else attribute)
+            if use is None:
+                raise InvalidInput(f"special use {attribute} is not supported")
+            uses.append(use)
+        if len(uses) > 1:
+            raise InvalidInput("a folder has at most one special use")
+        if name == "INBOX" or await self.store.folders.get(account_id, name) is not None:
+            raise AlreadyExists(f"folder {name} already exists")
+        await self._create_superiors(account_id, name)
+        folder, events = await self.store.folders.create(account_id, name, uses[0] if uses else None)
+        self.bus.publish(events)
+        return folder
+
+    async def _create_superiors(self, account_id: int, name: str) -> None:
+        for superior in _superiors(name):
+            if await self.store.folders.get(account_id, superior) is None:
+                try:
+                    _, events = await self.store.folders.create(account_id, superior)
+                except AlreadyExists:
+                    continue  # Created meanwhile by another session: what we wanted.
+                self.bus.publish(events)
+
+    async def delete(self, account_id: int, name: str) -> None:
+        """Delete a folder and its messages (RFC 9051 §6.3.5); its subfolders stay. INBOX cannot be deleted."""
+        name = canonical_name(name)
+        if name == "INBOX":
+            raise InvalidInput("INBOX cannot be deleted")
+        events, freed, _ = await self.store.folders.delete(account_id, name)
+        self.bus.publish(events)
+        await self._remove_blobs(freed)
+
+    async def rename(self, account_id: int, old: str, new: str) -> None:
+        """Rename a folder with its subfolders (RFC 9051 §6.3.6); superiors of the new name are created."""
+        old = canonical_name(old)
+        new = checked_name(new)
+        if old == "INBOX" or new == "INBOX":
+            raise InvalidInput("renaming to or from INBOX is not supported")
+        if new == old or new.startswith(old + DELIMITER):
+            raise InvalidInput("a folder cannot be renamed into itself")
+        if await self.store.folders.get(account_id, new) is not None:
+            raise AlreadyExists(f"folder {new} already exists")
+        events = await self.store.folders.rename(account_id, old, new)
+        self.bus.publish(events)
+        await self._create_superiors(account_id, new)
+
+    async def subscribe(self, account_id: int, name: str, subscribed: bool) -> None:
+        await self.store.folders.set_subscribed(account_id, canonical_name(name), subscribed)
+
+    # --- A selected folder ---
+
+    async def open(self, account_id: int, name: str) -> Snapshot:
+        """The folder and its entries now. Subscribe to the bus first, so no change falls between."""
+        folder = await self.folder(account_id, name)
+        return Snapshot(folder, await self.view.states(folder.id))
+
+    async def refresh(self, folder: FolderRecord) -> Snapshot:
+        """A new snapshot of a folder already opened (after the bus overflowed)."""
+        current = await self.store.folders.get_by_id(folder.id)
+        if current is None or current.account_id != folder.account_id:
+            raise NotFound(f"folder {folder.name} no longer exists")
+        return Snapshot(current, await self.view.states(folder.id))
+
+    async def fetch_data(self, folder: FolderRecord, uids: Sequence[int]) -> list[EntryData]:
+        return await self.view.data(folder.id, uids)
+
+    async def read(self, blob: str) -> bytes:
+        """The raw bytes of a message; NotFound when the blob is gone (expunged and removed meanwhile)."""
+        try:
+            return await self.store.blobs.aread(blob)
+        except FileNotFoundError:
+            raise NotFound("the message no longer exists") from None
+
+    async def store_flags(self, folder: FolderRecord, uids: Sequence[int], mode: Literal["replace", "add", "remove"],
+                          flags: Sequence[str]) -> dict[int, tuple[int, tuple[str, ...]]]:
+        """Change flags; returns {uid: (modseq, flags)} for the entries that changed (RFC 9051 §6.4.6)."""
+        wanted = [f for f in flags if f != "\\Recent"]
+        add: list[str] = []
+        remove: list[str] = []
+        if mode == "add":
+            add = wanted
+        elif mode == "remove":
+            remove = wanted
+        else:
+            # FLAGS replaces: set these, and remove every other system flag and every keyword now present.
+            add = wanted
+            present = {f for entry in await self.view.data(folder.id, uids) for f in entry.flags}
+            keep = {f.lower() for f in wanted}
+            remove = [f for f in (*SYSTEM_FLAGS, *sorted(present)) if f.lower() not in keep]
+        events = await self.store.messages.store_flags(folder.id, list(uids), add=add, remove=remove)
+        self.bus.publish(events)
+        return {e.uid: (e.modseq, e.flags) for e in events if isinstance(e, FlagsChanged)}
+
+    async def expunge(self, folder: FolderRecord, uids: Sequence[int] | None = None) -> list[int]:
+        """Remove the entries flagged \\Deleted (only among `uids` when given); returns the UIDs removed."""
+        events, freed = await self.store.messages.expunge(folder.id, None if uids is None else list(uids))
+        self.bus.publish(events)
+        await self._remove_blobs(freed)
+        return sorted(uid for event in events for uid in getattr(event, "uids", ()))
+
+    async def _remove_blobs(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                await asyncio.to_thread(self.store.blobs.remove, name)
+            except OSError as exc:
+                log.warning("could not remove blob %s: %s", name[:12], exc)
+
+    # --- New entries ---
+
+    async def append(self, account_id: int, name: str, raw: bytes, flags: Sequence[str] = (),
+                     internal_date: datetime.datetime | None = None) -> Appended:
+        """File `raw` into a folder (RFC 9051 §6.3.12); returns once durable. NotFound if the folder is missing."""
+        if len(raw) > self.max_message_size:
+            raise InvalidInput(f"message of {len(raw)} bytes exceeds the limit of {self.max_message_size}")
+        folder = await self.folder(account_id, name)
+        prepared, blob = await asyncio.gather(asyncio.to_thread(prepare_message, raw), self.store.blobs.aput(raw))
+        bits, keywords = flag_bits(f for f in flags if f != "\\Recent")
+        entry = NewEntry(account_id=account_id, folder_id=folder.id, blob=blob, size=len(raw),
+                         internal_date=to_seconds(internal_date), parsed=prepared.parsed,
+                         thread_subject=prepared.thread_subject, search=prepared.search, flags=bits,
+                         keywords=keywords)
+        results, events = await self.store.ingest.add([entry])
+        self.bus.publish(events)
+        result = results[0]
+        if not isinstance(result, StoredEntry):
+            raise result
+        return Appended(folder.uidvalidity, result.uid)
+
+    async def copy(self, account_id: int, source: FolderRecord, uids: Sequence[int], target_name: str) -> Copied:
+        """Copy entries, with their flags and internal dates, into another folder of the account (RFC 9051 §6.4.7)."""
+        target = await self.folder(account_id, target_name)
+        found = await self.view.data(source.id, uids)
+        entries: list[NewEntry] = []
+        for item in found:
+            raw = await self.read(item.blob)
+            # Written again (a no-op when present): the blob must be durable before a new row points at it.
+            await self.store.blobs.aput(raw)
+            prepared = await asyncio.to_thread(prepare_message, raw)
+            bits, keywords = flag_bits(item.flags)
+            entries.append(NewEntry(account_id=account_id, folder_id=target.id, blob=item.blob, size=item.size,
+                                    internal_date=item.internal_date, parsed=prepared.parsed,
+                                    thread_subject=prepared.thread_subject, search=prepared.search, flags=bits,
+                                    keywords=keywords))
+        results, events = await self.store.ingest.add(entries)
+        self.bus.publish(events)
+        errors: list[YizhanError] = [r for r in results if not isinstance(r, StoredEntry)]
+        if errors:
+            raise errors[0]
+        stored = [r for r in results if isinstance(r, StoredEntry)]
+        return Copied(target.uidvalidity, tuple(i.uid for i in found), tuple(s.uid for s in stored))
