@@ -71,3 +71,12 @@ def test_mark_top_directory_refuses_what_it_cannot_mark(tmp_path: Path) -> None:
     plain = tmp_path / "file"
     plain.write_bytes(b"x")
     assert not mark_top_directory(plain)
+
+
+def test_missing_root_is_created(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "not" / "yet")
+    try:
+        name = blobs.put(b"first")
+        assert blobs.read(name) == b"first"
+    finally:
+        blobs.close()

@@ -103,7 +103,18 @@ class BlobStore:
         if os.path.exists(f"{directory}/{name}"):
             return name, None
         if directory not in self._directories:
-            os.makedirs(directory, exist_ok=True)
+            try:
+                if not os.path.isdir(self._root):
+                    os.makedirs(self._root, exist_ok=True)
+                    mark_top_directory(self.root)
+                os.mkdir(directory)
+            except FileExistsError:
+                pass
+            else:
+                # The new subdirectory's own name must be durable too, before any blob inside it counts (in bulk,
+                # without `sync`, the file-system sync that follows covers it).
+                if sync:
+                    fsync_directory(self.root)
             self._directories.add(directory)
         tmp = f"{directory}/.tmp-{name}-{os.getpid()}-{next(self._serial)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
