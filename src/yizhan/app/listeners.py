@@ -51,9 +51,10 @@ Opener = Callable[[Services, Endpoint], Awaitable[asyncio.Server]]
 
 def openers() -> dict[str, Opener]:
     """Each protocol's opener by listener kind. Protocol packages are imported here, on first use."""
+    from yizhan.protocols.imap.server import open_imap
     from yizhan.protocols.pop3.server import open_pop3
     from yizhan.protocols.smtp.server import open_lmtp, open_smtp
-    return {"pop3": open_pop3, "smtp": open_smtp, "lmtp": open_lmtp}
+    return {"pop3": open_pop3, "smtp": open_smtp, "lmtp": open_lmtp, "imap": open_imap}
 
 
 async def open_placeholder(services: Services, endpoint: Endpoint) -> asyncio.Server:

@@ -100,6 +100,21 @@ class Pop3Config(_Section):
     max_connections_per_ip: int = Field(50, ge=1, le=100000, description="Open POP3 connections from one address")
 
 
+class ImapConfig(_Section):
+    """The IMAP listeners (protocols/imap)."""
+
+    loopback_insecure_auth: bool = Field(
+        True, description="Accept LOGIN and AUTHENTICATE before TLS from loopback addresses (127.0.0.0/8, ::1)")
+    idle_timeout: int = Field(1800, ge=60, le=86400,
+                              description="Seconds an authenticated session may stay silent (RFC 9051 §5.4: 30 min)")
+    login_timeout: int = Field(60, ge=1, le=3600, description="Seconds a session may stay silent before login")
+    max_bad_commands: int = Field(20, ge=1, le=1000, description="Bad commands before the session is closed")
+    max_unauthenticated_commands: int = Field(
+        50, ge=1, le=10000, description="Commands before login; the session is closed after that many")
+    max_auth_failures: int = Field(3, ge=1, le=100, description="Failed logins in one session before it is closed")
+    max_connections_per_ip: int = Field(50, ge=1, le=100000, description="Open IMAP connections from one address")
+
+
 class AuthConfig(_Section):
     """Logins on every protocol (submission, IMAP, POP3, web): lockout after repeated failures, and the cache of
     verified credentials that keeps Argon2 from capping the login rate."""
@@ -197,6 +212,7 @@ class Settings(_Section):
     smtp: SmtpConfig = SmtpConfig()
     auth: AuthConfig = AuthConfig()
     pop3: Pop3Config = Pop3Config()
+    imap: ImapConfig = ImapConfig()
     dns: DnsConfig = DnsConfig()
     queue: QueueConfig = QueueConfig()
     log: LogConfig = LogConfig()
