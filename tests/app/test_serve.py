@@ -87,7 +87,7 @@ def test_serve_first_start_prints_table_and_admin_then_stops_cleanly(data_dir: P
         assert (data_dir / "tls" / "cert.pem").exists()
         assert read_line(ports["SMTP (inbound MX)"]).startswith(b"220 ")
         assert read_line(ports["Submission over TLS"], tls=True).startswith(b"220 ")
-        assert read_line(ports["IMAP"]).startswith(b"* BYE ")
+        assert read_line(ports["IMAP"]).startswith(b"* OK ")  # the real IMAP server
         assert read_line(ports["POP3 over TLS"], tls=True).startswith(b"+OK ")  # the real POP3 server
         assert http_get(ports["Web (webmail, admin, API)"], "/healthz").startswith(b"HTTP/1.1 200 OK")
         # The administrator exists, with the printed password, while the server runs.
