@@ -4,7 +4,8 @@ fsynced.
 
     python bench/smtp.py [--connections 10] [--messages 3000] [--size 10] [--mailboxes 10]
 
-Prints one JSON line: messages, seconds, messages/s, errors, and the server's peak resident memory (MB).
+Prints one JSON line: messages, seconds, messages/s, errors, the server's CPU seconds over the run (and per
+message), its peak resident memory (MB), and the load average before and after (the machine may be shared).
 The clients are a lean asyncio SMTP client (MAIL, RCPT and DATA pipelined, RFC 2920) in this process, the server a
 separate process, as in production. Target (2-core machine, 10 connections, 10 KB): >= 500 messages/s.
 """
@@ -123,6 +124,17 @@ async def session(port: int, numbers: list[int], size_kb: int, mailboxes: list[s
     return sent
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (/proc/PID/stat, fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
 def peak_rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -162,13 +174,21 @@ def main() -> None:
             mailboxes = add_mailboxes(data, args.mailboxes)
             # A short warm-up (connections, caches), not counted.
             asyncio.run(run(port, 2, 20, args.size, mailboxes))
+            load = load_average()
+            cpu = cpu_seconds(process.pid)
             result = asyncio.run(run(port, args.connections, args.messages, args.size, mailboxes))
+            cpu = cpu_seconds(process.pid) - cpu
+            delivered = result["messages"]
+            assert isinstance(delivered, int)
             rss = peak_rss_mb(process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(60)
     print(json.dumps({"bench": "smtp", "connections": args.connections, "size_kb": args.size, **result,
-                      "server_peak_rss_mb": round(rss, 1), "cpus": os.cpu_count()}), flush=True)
+                      "server_cpu_s": round(cpu, 2),
+                      "server_cpu_ms_per_message": round(1000 * cpu / max(1, delivered), 2),
+                      "server_peak_rss_mb": round(rss, 1), "cpus": os.cpu_count(), "load_before": round(load, 2),
+                      "load_after": round(load_average(), 2)}), flush=True)
 
 
 if __name__ == "__main__":

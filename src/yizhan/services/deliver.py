@@ -62,12 +62,12 @@ class DeliveryService:
             raise InvalidInput(f"message of {len(raw)} bytes exceeds the limit of {self.max_message_size}")
         resolution = await self.directory.resolve(recipients)
         accounts = {a.id: a for found in resolution.accounts.values() for a in found}
-        inboxes = await self.store.folders.by_special_use(list(accounts), "inbox") if accounts else {}
+        inboxes = resolution.inboxes
 
         prepared, blob = await asyncio.gather(asyncio.to_thread(prepare_message, raw), self.store.blobs.aput(raw))
         received = to_seconds(internal_date)
         entries = [
-            NewEntry(account_id=a, folder_id=inboxes[a].id, blob=blob, size=len(raw), internal_date=received,
+            NewEntry(account_id=a, folder_id=inboxes[a], blob=blob, size=len(raw), internal_date=received,
                      parsed=prepared.parsed, thread_subject=prepared.thread_subject, search=prepared.search)
             for a in accounts if a in inboxes
         ]

@@ -55,7 +55,7 @@ class SubmitService:
         self.senders = SenderPolicy(store)
 
     async def is_hosted(self, domain: str) -> bool:
-        return bool(domain) and await self.store.directory.get_domain(domain.lower().rstrip(".")) is not None
+        return await self.directory.is_hosted(domain)
 
     async def check_recipient(self, address: str, *, may_relay: bool, size: int = 0) -> bool:
         """True for a local recipient, False for a remote one the session may relay to; raises otherwise:
@@ -73,8 +73,12 @@ class SubmitService:
         accounts = resolution.accounts.get(address, [])
         if not accounts and not resolution.forwards.get(address):
             raise NotFound(f"no active mailbox <{address}> here")
-        if accounts and not resolution.forwards.get(address) and all(_full(a, size) for a in accounts):
-            raise QuotaExceeded(f"mailbox <{address}> is full")
+        limited = [a for a in accounts if a.quota_bytes]
+        if limited and len(limited) == len(accounts) and not resolution.forwards.get(address):
+            # Usage changes with every delivery, so it is read now (only for mailboxes that have a quota).
+            usage = await self.store.directory.usage([a.id for a in limited])
+            if all(_full(a, usage.get(a.id, a.used_bytes), size) for a in limited):
+                raise QuotaExceeded(f"mailbox <{address}> is full")
         return True
 
     async def receive(self, raw: bytes, mail_from: str, recipients: Sequence[str], *,
@@ -114,8 +118,8 @@ class SubmitService:
         return [Acceptance(r) for r in recipients]
 
 
-def _full(account: AccountRecord, size: int) -> bool:
-    return bool(account.quota_bytes) and account.used_bytes + max(size, 1) > account.quota_bytes
+def _full(account: AccountRecord, used_bytes: int, size: int) -> bool:
+    return bool(account.quota_bytes) and used_bytes + max(size, 1) > account.quota_bytes
 
 
 def _unique(items: Iterable[str]) -> list[str]:

@@ -3,11 +3,17 @@
 Addresses are stored normalised (lowercase) by the services; the store compares them as given.
 Creating an account creates its default folders in the same transaction, so an account never exists without
 an INBOX.
+
+Every write here bumps the `directory_version` row in its own transaction, so a process that caches the directory
+(`snapshot`, services/dircache.py) learns of any change, from this process or another (the CLI), by reading one
+row; `changes` counts this process's writes, so it learns of its own without reading anything. Account usage
+(`used_bytes`, kept by store/ingest.py and store/messages.py) is not part of the version: read it with `usage`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -32,11 +38,64 @@ def _account(row: Any) -> AccountRecord:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DirectorySnapshot:
+    """The whole directory as of one `version`, read in one transaction."""
+
+    version: int
+    domains: dict[str, DomainRecord]
+    accounts: dict[str, AccountRecord]
+    # Source (an address, or "@domain" for a catch-all) → its targets.
+    aliases: dict[str, tuple[str, ...]]
+    # Account id → the id of its INBOX (special use "inbox").
+    inboxes: dict[int, int]
+
+
+async def bump_version(conn: AsyncConnection) -> None:
+    """Announce a directory change, inside the caller's write transaction."""
+    await conn.execute(update(t.directory_version).where(t.directory_version.c.id == 1).values(
+        version=t.directory_version.c.version + 1))
+
+
 class Directory:
     """Reads and writes of domains, accounts and aliases."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Directory writes this process committed.
+        self.changes = 0
+
+    def _changed(self) -> None:
+        self.changes += 1
+
+    # The directory as a whole, for caches
+
+    async def version(self) -> int:
+        async with self.db.read() as conn:
+            return int(await conn.scalar(select(t.directory_version.c.version).where(
+                t.directory_version.c.id == 1)) or 0)
+
+    async def snapshot(self) -> DirectorySnapshot:
+        async with self.db.read() as conn:
+            version = await conn.scalar(select(t.directory_version.c.version).where(t.directory_version.c.id == 1))
+            domains = {r.name: DomainRecord(r.id, r.name, r.created_at)
+                       for r in (await conn.execute(select(t.domains))).all()}
+            accounts = {r.address: _account(r) for r in (await conn.execute(select(t.accounts))).all()}
+            aliases: dict[str, list[str]] = {}
+            for source, target in (await conn.execute(
+                    select(t.aliases.c.source, t.aliases.c.target).order_by(t.aliases.c.id))).all():
+                aliases.setdefault(source, []).append(target)
+            inboxes = {r.account_id: r.id for r in (await conn.execute(
+                select(t.folders.c.id, t.folders.c.account_id).where(t.folders.c.special_use == "inbox"))).all()}
+        return DirectorySnapshot(int(version or 0), domains, accounts,
+                                 {k: tuple(v) for k, v in aliases.items()}, inboxes)
+
+    async def usage(self, account_ids: Sequence[int]) -> dict[int, int]:
+        """The bytes each account uses now (changes with every delivery, so never cached)."""
+        async with self.db.read() as conn:
+            rows = (await conn.execute(select(t.accounts.c.id, t.accounts.c.used_bytes).where(
+                t.accounts.c.id.in_(list(account_ids))))).all()
+        return {r.id: int(r.used_bytes) for r in rows}
 
     # Domains
 
@@ -46,8 +105,10 @@ class Directory:
             async with self.db.write() as conn:
                 result = await conn.execute(insert(t.domains).values(name=name, created_at=created))
                 domain_id = result.inserted_primary_key[0]
+                await bump_version(conn)
         except IntegrityError as exc:
             raise AlreadyExists(f"domain {name} already exists") from exc
+        self._changed()
         return DomainRecord(domain_id, name, created)
 
     async def get_domain(self, name: str) -> DomainRecord | None:
@@ -68,6 +129,8 @@ class Directory:
     async def remove_domain(self, name: str) -> None:
         async with self.db.write() as conn:
             result = await conn.execute(delete(t.domains).where(t.domains.c.name == name))
+            await bump_version(conn)
+        self._changed()
         if result.rowcount == 0:
             raise NotFound(f"no domain {name}")
 
@@ -95,8 +158,10 @@ class Directory:
                 for name, special_use in folders:
                     folder = await insert_folder(conn, account_id, name, special_use)
                     events.append(FolderCreated(account_id, folder.id, name))
+                await bump_version(conn)
         except IntegrityError as exc:
             raise AlreadyExists(f"account {address} already exists") from exc
+        self._changed()
         return AccountRecord(id=account_id, **values), events  # type: ignore[arg-type]
 
     async def get_account(self, address: str) -> AccountRecord | None:
@@ -126,6 +191,8 @@ class Directory:
             if result.rowcount == 0:
                 raise NotFound(f"no account {address}")
             row = (await conn.execute(select(t.accounts).where(t.accounts.c.address == address))).one()
+            await bump_version(conn)
+        self._changed()
         record = _account(row)
         return record, [AccountChanged(record.id)]
 
@@ -143,6 +210,8 @@ class Directory:
                 still_used = set((await conn.execute(
                     select(t.messages.c.blob).where(t.messages.c.blob.in_(blobs)).distinct())).scalars().all())
                 still_used |= await blobs_in_use(conn, blobs)
+            await bump_version(conn)
+        self._changed()
         return _account(row), [b for b in blobs if b not in still_used]
 
     # Aliases
@@ -152,8 +221,10 @@ class Directory:
             async with self.db.write() as conn:
                 result = await conn.execute(insert(t.aliases).values(
                     domain_id=domain_id, source=source, target=target, created_at=now_seconds()))
+                await bump_version(conn)
         except IntegrityError as exc:
             raise AlreadyExists(f"alias {source} → {target} already exists") from exc
+        self._changed()
         return AliasRecord(result.inserted_primary_key[0], source, target)
 
     async def list_aliases(self, domain_id: int | None = None) -> list[AliasRecord]:
@@ -169,6 +240,8 @@ class Directory:
             query = query.where(t.aliases.c.target == target)
         async with self.db.write() as conn:
             removed = (await conn.execute(query)).rowcount
+            await bump_version(conn)
+        self._changed()
         if not removed:
             raise NotFound(f"no alias {source}" + (f" → {target}" if target else ""))
         return int(removed)

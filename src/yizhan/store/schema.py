@@ -96,6 +96,15 @@ folders = Table(
     UniqueConstraint("account_id", "name", name="uq_folders_account_name"),
 )
 
+# One row (id 1): bumped in the same transaction as every change to domains, accounts (but their usage) and
+# aliases, so a process caching the directory knows when to read it again (migration 0003).
+directory_version = Table(
+    "directory_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
 messages = Table(
     "messages",
     metadata,
