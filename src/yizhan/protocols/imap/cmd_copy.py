@@ -43,6 +43,8 @@ async def copy(session: Session, command: c.Copy | c.Move) -> Done:
     for uid, (modseq, flags) in changed.items():
         selected.set_flags(uid, modseq, flags)
     removed = await mailbox.expunge(selected.folder, copied.source_uids)
+    # Our own EXPUNGEs first (their echo from the bus is then ignored), after the COPYUID (RFC 6851 §4.3).
+    expunges = b"".join(selected.remove(removed))
     owed = await session.updates(command) if command.uid else b""
-    await session.send(owed + r.untagged_status("OK", "moved", code) + b"".join(selected.remove(removed)))
+    await session.send(r.untagged_status("OK", "moved", code) + expunges + owed)
     return Done("moved")

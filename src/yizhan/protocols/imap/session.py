@@ -166,6 +166,11 @@ class Session:
             states, handler = entry
             if self.state not in states:
                 raise Bad(f"command not allowed in the {self.state.value} state")
+            if self.selected is not None:
+                # Changes known before the command first, so it works on the numbering the client is told.
+                owed = await self.updates(command)
+                if owed:
+                    await self.send(owed)
             done = await handler(self, command)
         except Exception as exc:
             await self.send(await self.updates(command) + error_response(command.tag, exc, self.utf8))
