@@ -116,6 +116,7 @@ async def test_rfc822_items(imap: ImapEnv) -> None:
     def run() -> None:
         client = imap.login()
         typ, data = client.fetch("1", "(RFC822)")
+        assert typ == "OK"
         assert data[0][1] == raw_message  # type: ignore[index]
         assert re.search(rb"FLAGS \(\\Seen\)", b"".join(x if isinstance(x, bytes) else x[0] for x in data))
         client.logout()

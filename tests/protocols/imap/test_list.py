@@ -28,7 +28,7 @@ async def test_create_delete_rename_seen_by_another_session(imap: ImapEnv) -> No
     def run() -> None:
         one = imap.raw(select=None)
         two = imap.raw(select=None)
-        assert one.command(b"A1", 'CREATE "Projets/&AOk-t&AOk-"'.encode())[-1] == b"A1 OK created"
+        assert one.command(b"A1", b'CREATE "Projets/&AOk-t&AOk-"')[-1] == b"A1 OK created"
         assert one.command(b"A2", b"CREATE Projets")[-1].startswith(b"A2 NO [ALREADYEXISTS]")
         assert two.command(b"B1", b'LIST "" Projets/*') == [
             b'* LIST (\\HasNoChildren) "/" "Projets/&AOk-t&AOk-"', b"B1 OK listed"]
