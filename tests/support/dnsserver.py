@@ -5,7 +5,8 @@ record of any type answers NXDOMAIN, a name with records of other types answers 
 `servfail(name)` makes a name answer SERVFAIL (to test temporary errors). CNAMEs are followed within the zone.
 TXT values longer than 255 bytes are split into 255-byte strings, as a DNS zone would hold them (RFC 7208 §3.3).
 UDP answers too large for the client are truncated (TC bit), so clients fall back to TCP as with real servers.
-Every record has TTL 0 and negative answers carry an SOA of TTL 0, so nothing is cached between changes.
+Every record has TTL 0 (unless `add` is given another) and negative answers carry an SOA of TTL 0, so nothing is
+cached between changes.
 Traffic never leaves the loopback interface.
 """
 
@@ -87,15 +88,15 @@ class _Handler(DNSHandler):
         return packed
 
 
-def _record(name: str, rtype: str, value: str) -> RR:
+def _record(name: str, rtype: str, value: str, ttl: int = 0) -> RR:
     fqdn = name.rstrip(".") + "."
     if rtype == "TXT":
         data = value.encode()
         chunks = [data[i:i + _TXT_CHUNK] for i in range(0, len(data), _TXT_CHUNK)] or [b""]
-        return RR(fqdn, QTYPE.TXT, ttl=0, rdata=TXT(chunks))
+        return RR(fqdn, QTYPE.TXT, ttl=ttl, rdata=TXT(chunks))
     if rtype == "CNAME":
-        return RR(fqdn, QTYPE.CNAME, ttl=0, rdata=CNAME(value.rstrip(".") + "."))
-    records = RR.fromZone(f"{fqdn} 0 IN {rtype} {value}")
+        return RR(fqdn, QTYPE.CNAME, ttl=ttl, rdata=CNAME(value.rstrip(".") + "."))
+    records = RR.fromZone(f"{fqdn} {int(ttl)} IN {rtype} {value}")
     if len(records) != 1:
         raise ValueError(f"cannot make one {rtype} record of {value!r}")
     rr: RR = records[0]
@@ -128,10 +129,10 @@ class DnsTestServer:
         with self._zone.lock:
             return list(self._zone.tcp_queries)
 
-    def add(self, name: str, rtype: str, value: str) -> None:
-        """Add one record, e.g. add("example.com", "MX", "10 mx.example.com.")."""
+    def add(self, name: str, rtype: str, value: str, ttl: int = 0) -> None:
+        """Add one record, e.g. add("example.com", "MX", "10 mx.example.com."); `ttl` in seconds."""
         rtype = rtype.upper()
-        record = _record(name, rtype, value)
+        record = _record(name, rtype, value, ttl)
         with self._zone.lock:
             self._zone.records.setdefault(_key(name), []).append((rtype, record))
 

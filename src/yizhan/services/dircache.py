@@ -40,36 +40,40 @@ class DirectoryCache:
         self.clock = clock
         self._snapshot: DirectorySnapshot | None = None
         self._changes = -1  # `directory.changes` when the snapshot was read
-        self._checked = float("-inf")  # when the last completed check began
+        self._checked = float("-inf")  # when the last completed check began (clock)
+        self._begun = 0  # checks begun so far
+        self._completed = 0  # the number (1, 2, ...) of the last completed check
         self._lock = asyncio.Lock()
         self.reloads = 0
 
-    def _usable(self, asked: float | None) -> DirectorySnapshot | None:
+    def _usable(self, ticket: int | None) -> DirectorySnapshot | None:
         """The snapshot when no check is needed: none of our own writes since it, and checked recently enough
-        (after `asked` when the caller wants a fresh answer)."""
+        (for a fresh answer: by a check begun after the caller asked, i.e. numbered above `ticket`)."""
         snapshot = self._snapshot
         if snapshot is None or self._changes != self.directory.changes:
             return None
-        if asked is not None:
-            return snapshot if self._checked >= asked else None
+        if ticket is not None:
+            return snapshot if self._completed > ticket else None
         return snapshot if self.clock() - self._checked < self.max_age else None
 
     async def get(self, *, fresh: bool = False) -> DirectorySnapshot:
-        asked = self.clock() if fresh else None
-        snapshot = self._usable(asked)
+        ticket = self._begun if fresh else None
+        snapshot = self._usable(ticket)
         if snapshot is not None:
             return snapshot
         async with self._lock:
-            snapshot = self._usable(asked)
+            snapshot = self._usable(ticket)
             if snapshot is not None:
                 return snapshot
+            self._begun += 1
+            number = self._begun
             changes = self.directory.changes
             began = self.clock()
             current = self._snapshot
             if current is None or changes != self._changes or await self.directory.version() != current.version:
                 current = await self.directory.snapshot()
                 self.reloads += 1
-            self._snapshot, self._changes, self._checked = current, changes, began
+            self._snapshot, self._changes, self._checked, self._completed = current, changes, began, number
             return current
 
 
