@@ -95,6 +95,8 @@ async def fetch(session: Session, command: c.Fetch) -> Done:
         raise Bad(f"invalid message set: {exc}") from None
     if any(isinstance(i, c.FetchBinary) for i in command.items):
         raise Bad("BINARY is not supported")
+    if command.changedsince is not None or command.vanished:
+        raise Bad("CHANGEDSINCE and VANISHED need CONDSTORE / QRESYNC, which are not supported yet")
     mailbox = session.services.mailbox
     needs_blob = _needs_blob(command.items)
     mark_seen = _sets_seen(command.items) and not selected.readonly
