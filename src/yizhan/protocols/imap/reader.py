@@ -100,6 +100,13 @@ class CommandReader:
         """
         self._reset()
 
+    def take_buffered(self) -> bytes:
+        """Remove and return the octets received after the last complete command (e.g. compressed data that follows
+        COMPRESS, RFC 4978 §3). Call it only between commands."""
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        return rest
+
     def _reset(self) -> None:
         self._data = bytearray()
         self._started = False

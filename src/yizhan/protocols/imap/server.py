@@ -12,6 +12,9 @@ Invariants:
   idle timeout, or when the client goes away.
 - Responses are written as soon as they are ready; the writer is drained when more than 64 KiB are buffered, so a
   client that stops reading stalls only its own session (for at most the idle timeout).
+- COMPRESS=DEFLATE (RFC 4978) is handled here, below the session: after its tagged OK every octet both ways goes
+  through `compress.Deflate` (octets the client sent after the command are inflated too); a second COMPRESS gets
+  `NO [COMPRESSIONACTIVE]`. It works the same over STARTTLS and implicit TLS (it sits above the TLS layer).
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from typing import Any, Protocol
 
 from yizhan.protocols.imap import cmd_auth, cmd_select
 from yizhan.protocols.imap import response as r
+from yizhan.protocols.imap.commands import Compress
 from yizhan.protocols.imap.commands import Done as DoneCommand
+from yizhan.protocols.imap.compress import Deflate
 from yizhan.protocols.imap.errors import ParseError
 from yizhan.protocols.imap.parser import parse_command, parse_sasl_response
 from yizhan.protocols.imap.reader import CommandFrame, CommandReader, ContinuationNeeded, FramingLimits
-from yizhan.protocols.imap.replies import Bad, TooBig, error_response
+from yizhan.protocols.imap.replies import Bad, Refused, TooBig, error_response
 from yizhan.protocols.imap.session import Outcome, Session, State
 from yizhan.services.runtime import Services
 
@@ -55,10 +60,12 @@ class Connection:
         self.framer = CommandReader(_BEFORE_LOGIN)
         self.bad_commands = 0
         self.sasl = False
+        # Set once COMPRESS DEFLATE succeeded (RFC 4978).
+        self.deflate: Deflate | None = None
 
     async def run(self) -> None:
         try:
-            self.writer.write(self.session.greeting())
+            self._write(self.session.greeting())
             await self._loop()
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
             log.debug("imap: connection from %s ended: %r", self.client, exc)
@@ -75,19 +82,36 @@ class Connection:
         authenticated = self.session.state in (State.AUTHENTICATED, State.SELECTED)
         return float(self.config.idle_timeout if authenticated else self.config.login_timeout)
 
+    def _write(self, data: bytes) -> None:
+        self.writer.write(data if self.deflate is None else self.deflate.compress(data))
+
     async def _send(self, data: bytes) -> None:
-        self.writer.write(data)
+        self._write(data)
         if self.writer.transport.get_write_buffer_size() > _DRAIN_ABOVE:
             await asyncio.wait_for(self.writer.drain(), self.config.idle_timeout)
 
     async def _bye(self, text: str) -> None:
-        self.writer.write(r.untagged_status("BYE", text))
+        self._write(r.untagged_status("BYE", text))
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.writer.drain(), 10)
 
+    async def _receive(self) -> bytes:
+        """The next octets from the client, inflated once COMPRESS is on; b"" when the client closed."""
+        while True:
+            deflate = self.deflate
+            if deflate is not None and deflate.has_input:
+                data = deflate.inflate()
+                if data:
+                    return data
+                continue
+            data = await self.reader.read(_READ_SIZE)
+            if not data or self.deflate is None:
+                return data
+            self.deflate.feed(data)
+
     async def _read(self) -> bytes:
         try:
-            return await asyncio.wait_for(self.reader.read(_READ_SIZE), self._timeout)
+            return await asyncio.wait_for(self._receive(), self._timeout)
         except TimeoutError:
             await self._bye("autologout; idle for too long")
             return b""
@@ -134,11 +158,33 @@ class Connection:
         except ParseError as exc:
             await self._send(error_response(exc.tag, exc, self.session.utf8))
             return await self._count_bad()
+        if isinstance(command, Compress):
+            return await self._compress(command)
         if isinstance(command, DoneCommand):
             await self._send(r.untagged_status("BAD", "DONE outside IDLE"))
             return await self._count_bad()
         outcome = await self.session.handle(command)
         return await self._after(outcome)
+
+    async def _compress(self, command: Compress) -> bool:
+        """RFC 4978 §3: answer COMPRESS, then deflate everything after the CRLF of the tagged OK, both ways."""
+        session = self.session
+        failure: Exception | None = None
+        if session.state not in (State.AUTHENTICATED, State.SELECTED):
+            session.commands_before_login += 1
+            failure = Bad("COMPRESS is allowed only after logging in")
+        elif self.deflate is not None:
+            failure = Refused("DEFLATE compression is already active", "COMPRESSIONACTIVE")
+        elif command.mechanism != "DEFLATE":
+            failure = Bad(f"unknown compression mechanism {command.mechanism}")
+        if failure is not None:
+            await self._send(error_response(command.tag, failure, session.utf8))
+            return await (self._count_bad() if isinstance(failure, Bad) else self._check_limits())
+        await self._send(r.tagged(command.tag, "OK", "DEFLATE active", None, session.utf8))
+        self.deflate = Deflate()
+        # Whatever the client sent after the command's CRLF is already compressed.
+        self.deflate.feed(self.framer.take_buffered())
+        return True
 
     async def _after(self, outcome: Outcome) -> bool:
         if outcome.close:
@@ -208,7 +254,7 @@ class Connection:
                     await cmd_select.idle_done(self.session, done)
                     return True
                 if reading is None:
-                    reading = asyncio.ensure_future(self.reader.read(_READ_SIZE))
+                    reading = asyncio.ensure_future(self._receive())
                 waiting: asyncio.Future[Any] = asyncio.ensure_future(subscription.get())
                 pair: set[asyncio.Future[Any]] = {reading, waiting}
                 finished, _ = await asyncio.wait(pair, timeout=self.config.idle_timeout,

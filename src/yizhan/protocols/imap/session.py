@@ -113,7 +113,7 @@ class Session:
     def capabilities(self) -> list[str]:
         caps = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS",
                 "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "MOVE", "UTF8=ACCEPT", "STATUS=SIZE",
-                f"APPENDLIMIT={self.services.settings.limits.max_message_size}"]
+                "COMPRESS=DEFLATE", f"APPENDLIMIT={self.services.settings.limits.max_message_size}"]
         if self.state is State.NOT_AUTHENTICATED:
             if self.tls_available and not self.secure:
                 caps.append("STARTTLS")
