@@ -7,6 +7,9 @@ Invariants:
   the store returned, i.e. after commit; blobs no message uses any more are removed after that.
 - `append` and `copy` return only when the new entries are durable (ingest group commit), so a protocol may then
   acknowledge (IMAP `OK [APPENDUID ...]`).
+- Search (`search_rows`, `text_candidates`) reads only the named folder; the text index gives candidates, and says
+  when a candidate is proven (the query is one word or one CJK run, found in a column that holds exactly the text
+  searched), so the caller reads a message only when the index cannot decide.
 - Folder names use "/" as the hierarchy delimiter; a name with an empty level, a control character, a wildcard
   (`*`, `%`) or more than `MAX_NAME` characters is refused with InvalidInput. Creating or renaming to a name whose
   superiors do not exist creates them (RFC 9051 §6.3.4).
@@ -18,14 +21,17 @@ import asyncio
 import datetime
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from yizhan.mail.tokens import column_expression, index_tokens
 from yizhan.services.bus import EventBus
 from yizhan.services.prepare import prepare_message
 from yizhan.store.events import FlagsChanged
 from yizhan.store.folders import canonical_name
+from yizhan.store.imapsearch import ImapSearch, SearchRow
 from yizhan.store.ingest import NewEntry
 from yizhan.store.mailview import EntryData, EntryState, MailView
 from yizhan.store.messages import flag_bits
@@ -44,6 +50,16 @@ SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 SPECIAL_USES = {"\\Sent": "sent", "\\Drafts": "drafts", "\\Trash": "trash", "\\Junk": "junk",
                 "\\Archive": "archive"}
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f*%]")
+# Where the index holds each searched field (RFC 9051 §6.4.4), and whether that column holds exactly that field.
+_TEXT_COLUMNS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "text": (("subject", "sender", "recipients", "body", "attachments"), True),
+    "body": (("body", "attachments"), True),
+    "subject": (("subject",), True),
+    "from": (("sender",), False),
+    "to": (("recipients",), False),
+    "cc": (("recipients",), False),
+    "bcc": (("recipients",), False),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +96,18 @@ def checked_name(name: str) -> str:
     return name
 
 
+def single_segment(value: str) -> bool:
+    """Whether `value` is one word or one CJK run for the index (`mail.tokens`), so that an index match of it
+    proves it is a substring of the indexed text (up to case and NFKC)."""
+    norm = unicodedata.normalize("NFKC", value).lower()
+    tokens = index_tokens(value)
+    if tokens == [norm]:
+        return True
+    if len(tokens) < 3 or len(tokens[-1]) != 1 or any(len(token) != 2 for token in tokens[:-1]):
+        return False
+    return "".join(token[0] for token in tokens[:-1]) + tokens[-1] == norm
+
+
 def _superiors(name: str) -> list[str]:
     levels = name.split(DELIMITER)
     return [DELIMITER.join(levels[:i]) for i in range(1, len(levels))]
@@ -90,6 +118,7 @@ class MailboxService:
         self.store = store
         self.bus = bus
         self.view = MailView(store.db)
+        self.imapsearch = ImapSearch(store.db)
         self.max_message_size = max_message_size
 
     # --- Folders ---
@@ -173,6 +202,34 @@ class MailboxService:
     async def fetch_data(self, folder: FolderRecord, uids: Sequence[int]) -> list[EntryData]:
         return await self.view.data(folder.id, uids)
 
+    async def search_rows(self, folder: FolderRecord, min_uid: int = 1, max_uid: int | None = None,
+                          with_envelope: bool = False) -> list[SearchRow]:
+        """The folder's entries (UIDs in [min_uid, max_uid]) with what SEARCH's metadata criteria look at."""
+        return await self.imapsearch.rows(folder.id, min_uid, max_uid, with_envelope)
+
+    async def text_candidates(self, folder: FolderRecord, field: str, value: str) -> tuple[set[int] | None, bool]:
+        """(UIDs whose indexed `field` may contain `value`, whether a match proves it); (None, False) when the
+        index cannot answer (no index, an unindexed header, a value without a word), so every entry is a candidate.
+
+        `field` is "text", "body" or a lower-cased header name. Words match where they start (as the index
+        stores words), CJK text anywhere. A match proves the substring when the value is a single word or CJK
+        run and the column holds exactly the field searched.
+        """
+        columns = _TEXT_COLUMNS.get(field)
+        if columns is None:
+            return None, False
+        expression = column_expression(columns[0], value, prefix=True)
+        if expression is None:
+            return None, False
+        found = await self.imapsearch.text_uids(folder.id, expression)
+        if found is None:
+            return None, False
+        return found, columns[1] and single_segment(value)
+
+    async def vanished(self, folder: FolderRecord, modseq: int) -> list[int]:
+        """UIDs expunged from the folder after `modseq` (RFC 7162 §3.2.10 VANISHED (EARLIER))."""
+        return await self.view.expunged_since(folder.id, modseq)
+
     async def read(self, blob: str) -> bytes:
         """The raw bytes of a message; NotFound when the blob is gone (expunged and removed meanwhile)."""
         try:
@@ -181,8 +238,10 @@ class MailboxService:
             raise NotFound("the message no longer exists") from None
 
     async def store_flags(self, folder: FolderRecord, uids: Sequence[int], mode: Literal["replace", "add", "remove"],
-                          flags: Sequence[str]) -> dict[int, tuple[int, tuple[str, ...]]]:
-        """Change flags; returns {uid: (modseq, flags)} for the entries that changed (RFC 9051 §6.4.6)."""
+                          flags: Sequence[str], unchangedsince: int | None = None,
+                          modified: list[int] | None = None) -> dict[int, tuple[int, tuple[str, ...]]]:
+        """Change flags; returns {uid: (modseq, flags)} for the entries that changed (RFC 9051 §6.4.6). With
+        `unchangedsince`, entries changed after that MODSEQ are left alone and listed in `modified` (RFC 7162)."""
         wanted = [f for f in flags if f != "\\Recent"]
         add: list[str] = []
         remove: list[str] = []
@@ -196,7 +255,8 @@ class MailboxService:
             present = {f for entry in await self.view.data(folder.id, uids) for f in entry.flags}
             keep = {f.lower() for f in wanted}
             remove = [f for f in (*SYSTEM_FLAGS, *sorted(present)) if f.lower() not in keep]
-        events = await self.store.messages.store_flags(folder.id, list(uids), add=add, remove=remove)
+        events = await self.store.messages.store_flags(folder.id, list(uids), add=add, remove=remove,
+                                                       unchangedsince=unchangedsince, modified=modified)
         self.bus.publish(events)
         return {e.uid: (e.modseq, e.flags) for e in events if isinstance(e, FlagsChanged)}
 
@@ -219,21 +279,41 @@ class MailboxService:
     async def append(self, account_id: int, name: str, raw: bytes, flags: Sequence[str] = (),
                      internal_date: datetime.datetime | None = None) -> Appended:
         """File `raw` into a folder (RFC 9051 §6.3.12); returns once durable. NotFound if the folder is missing."""
-        if len(raw) > self.max_message_size:
-            raise InvalidInput(f"message of {len(raw)} bytes exceeds the limit of {self.max_message_size}")
+        uidvalidity, uids = await self.append_many(account_id, name, [(raw, flags, internal_date)])
+        return Appended(uidvalidity, uids[0])
+
+    async def append_many(self, account_id: int, name: str,
+                          messages: Sequence[tuple[bytes, Sequence[str], datetime.datetime | None]],
+                          ) -> tuple[int, list[int]]:
+        """File several messages at once, all or nothing (RFC 3502 MULTIAPPEND): (UIDVALIDITY, their UIDs).
+
+        Every size is checked before anything is written; the entries go to the store in one ingest request, and
+        if any of them cannot be filed, those that were are expunged again before the error is raised.
+        """
+        for raw, _, _ in messages:
+            if len(raw) > self.max_message_size:
+                raise InvalidInput(f"message of {len(raw)} bytes exceeds the limit of {self.max_message_size}")
         folder = await self.folder(account_id, name)
-        prepared, blob = await asyncio.gather(asyncio.to_thread(prepare_message, raw), self.store.blobs.aput(raw))
-        bits, keywords = flag_bits(f for f in flags if f != "\\Recent")
-        entry = NewEntry(account_id=account_id, folder_id=folder.id, blob=blob, size=len(raw),
-                         internal_date=to_seconds(internal_date), parsed=prepared.parsed,
-                         thread_subject=prepared.thread_subject, search=prepared.search, flags=bits,
-                         keywords=keywords)
-        results, events = await self.store.ingest.add([entry])
+        entries: list[NewEntry] = []
+        for raw, flags, internal_date in messages:
+            prepared, blob = await asyncio.gather(asyncio.to_thread(prepare_message, raw),
+                                                  self.store.blobs.aput(raw))
+            bits, keywords = flag_bits(f for f in flags if f != "\\Recent")
+            entries.append(NewEntry(account_id=account_id, folder_id=folder.id, blob=blob, size=len(raw),
+                                    internal_date=to_seconds(internal_date), parsed=prepared.parsed,
+                                    thread_subject=prepared.thread_subject, search=prepared.search, flags=bits,
+                                    keywords=keywords))
+        results, events = await self.store.ingest.add(entries)
         self.bus.publish(events)
-        result = results[0]
-        if not isinstance(result, StoredEntry):
-            raise result
-        return Appended(folder.uidvalidity, result.uid)
+        stored = [result for result in results if isinstance(result, StoredEntry)]
+        failed = [result for result in results if not isinstance(result, StoredEntry)]
+        if failed:
+            if stored:
+                uids = [entry.uid for entry in stored]
+                self.bus.publish(await self.store.messages.store_flags(folder.id, uids, add=["\\Deleted"]))
+                await self.expunge(folder, uids)
+            raise failed[0]
+        return folder.uidvalidity, [entry.uid for entry in stored]
 
     async def copy(self, account_id: int, source: FolderRecord, uids: Sequence[int], target_name: str) -> Copied:
         """Copy entries, with their flags and internal dates, into another folder of the account (RFC 9051 §6.4.7)."""

@@ -1,5 +1,6 @@
 """Reads the IMAP server needs and the general repositories do not offer: a folder's entries with their MODSEQs
-(the snapshot a SELECT takes) and the per-entry fetch data, including the cached ENVELOPE and BODYSTRUCTURE.
+(the snapshot a SELECT takes), the per-entry fetch data, including the cached ENVELOPE and BODYSTRUCTURE, and the
+UIDs expunged since a MODSEQ (QRESYNC's VANISHED, RFC 7162 §3.2.10).
 
 Invariants: read-only (the reader engine; never blocks the writer); results are frozen records ordered by UID;
 a UID list is queried in chunks so no statement exceeds the database's parameter limit.
@@ -76,3 +77,10 @@ class MailView:
                     out.append(EntryData(r.uid, r.modseq, _flags(r.flags, r.keywords), r.blob, r.size,
                                          r.internal_date, r.envelope, r.bodystructure, r.body))
         return out
+
+    async def expunged_since(self, folder_id: int, modseq: int) -> list[int]:
+        """UIDs expunged from the folder with a MODSEQ above `modseq`, ascending."""
+        query = select(t.expunged.c.uid).where(t.expunged.c.folder_id == folder_id,
+                                               t.expunged.c.modseq > modseq).order_by(t.expunged.c.uid)
+        async with self.db.read() as conn:
+            return list((await conn.execute(query)).scalars().all())

@@ -132,8 +132,13 @@ class Messages:
             last = rows[-1].uid
 
     async def store_flags(self, folder_id: int, uids: list[int], add: Iterable[str] = (),
-                          remove: Iterable[str] = ()) -> list[Event]:
-        """Add and remove flags on entries; each entry that changes gets the folder's next MODSEQ."""
+                          remove: Iterable[str] = (), unchangedsince: int | None = None,
+                          modified: list[int] | None = None) -> list[Event]:
+        """Add and remove flags on entries; each entry that changes gets the folder's next MODSEQ.
+
+        With `unchangedsince` (RFC 7162 §3.1.3), entries whose MODSEQ is above it are left alone, decided in the
+        same transaction, and their UIDs appended to `modified`.
+        """
         add_bits, add_keywords = flag_bits(add)
         remove_bits, remove_keywords = flag_bits(remove)
         events: list[Event] = []
@@ -148,6 +153,10 @@ class Messages:
             unseen_delta = 0
             changes = []
             for row in rows:
+                if unchangedsince is not None and row.modseq > unchangedsince:
+                    if modified is not None:
+                        modified.append(row.uid)
+                    continue
                 bits = (row.flags | add_bits) & ~remove_bits
                 keywords = [k for k in row.keywords.split() if k not in remove_keywords]
                 keywords += [k for k in add_keywords if k not in keywords]

@@ -29,7 +29,7 @@ async def test_id_enable_namespace(imap: ImapEnv) -> None:
         raw = imap.raw(select=None)
         assert raw.command(b"A1", b'ID ("name" "test")')[0] == b'* ID ("name" "Yizhan" "vendor" "Yizhan")'
         enabled = raw.command(b"A2", b"ENABLE UTF8=ACCEPT CONDSTORE")
-        assert enabled[0] == b"* ENABLED UTF8=ACCEPT" and enabled[-1].startswith(b"A2 OK")
+        assert enabled[0] == b"* ENABLED UTF8=ACCEPT CONDSTORE" and enabled[-1].startswith(b"A2 OK")
         assert raw.command(b"A3", b"NAMESPACE")[0] == b'* NAMESPACE (("" "/")) NIL NIL'
         # Now UTF-8 mailbox names are accepted and sent as they are.
         assert raw.command(b"A4", 'CREATE "会议"'.encode())[-1].startswith(b"A4 OK")

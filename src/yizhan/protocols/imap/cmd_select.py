@@ -3,17 +3,26 @@ IDLE (RFC 2177, RFC 9051 §6.3.13).
 
 Invariants: the bus subscription exists before the snapshot is read (session.logged_in), and events queued before
 the snapshot are dropped, since it includes them; a failed SELECT leaves no mailbox selected (RFC 9051 §6.3.2);
-EXPUNGE responses for this session's own expunge are computed against the client's numbering of the moment.
+EXPUNGE responses for this session's own expunge are computed against the client's numbering of the moment (or a
+VANISHED once QRESYNC is enabled).
+
+CONDSTORE / QRESYNC (RFC 7162): `SELECT mbox (CONDSTORE)` enables CONDSTORE; HIGHESTMODSEQ is always given.
+`SELECT mbox (QRESYNC (uidvalidity modseq [known-uids]))` needs ENABLE QRESYNC first (else BAD); when the
+UIDVALIDITY matches, the client gets `* VANISHED (EARLIER)` for UIDs expunged after its MODSEQ and a FETCH (UID,
+FLAGS, MODSEQ) for each message changed after it, both limited to its known UIDs (the optional sequence-match data
+is accepted and not needed: our expunged table is complete). An IMAP4rev2 client gets no RECENT and no UNSEEN
+code, and a LIST response for the mailbox (RFC 9051 §6.3.2).
 """
 
 from __future__ import annotations
 
 from yizhan.protocols.imap import commands as c
 from yizhan.protocols.imap import response as r
-from yizhan.protocols.imap.replies import Refused
+from yizhan.protocols.imap.replies import Bad, Refused
 from yizhan.protocols.imap.selected import Selected
+from yizhan.protocols.imap.sequence import MAX_NUMBER, SequenceSet
 from yizhan.protocols.imap.session import Done, Outcome, Session, State
-from yizhan.services.mailbox import SYSTEM_FLAGS
+from yizhan.services.mailbox import DELIMITER, SYSTEM_FLAGS
 
 
 def _deselect(session: Session) -> None:
@@ -23,6 +32,10 @@ def _deselect(session: Session) -> None:
 
 async def select(session: Session, command: c.Select | c.Examine) -> Done:
     account = session.require_account()
+    if command.qresync is not None and not session.qresync:
+        raise Bad("QRESYNC must be enabled first")
+    if command.condstore:
+        session.enable_condstore()
     if session.selected is not None:
         # RFC 9051 §6.3.2 / RFC 7162 §3.2.11: the old mailbox is closed first (without expunge).
         _deselect(session)
@@ -33,6 +46,8 @@ async def select(session: Session, command: c.Select | c.Examine) -> Done:
     snapshot = await session.services.mailbox.open(account.id, command.mailbox)
     readonly = isinstance(command, c.Examine)
     selected = Selected.from_snapshot(snapshot.folder, snapshot.entries, readonly)
+    selected.condstore = session.condstore
+    selected.qresync = session.qresync
     keywords = sorted({f for _, flags in selected.states.values() for f in flags if not f.startswith("\\")})
     flags = [*SYSTEM_FLAGS, *keywords]
     out = [
@@ -52,10 +67,32 @@ async def select(session: Session, command: c.Select | c.Examine) -> Done:
         r.untagged_status("OK", "predicted next UID", r.ResponseCode("UIDNEXT", selected.uidnext)),
         r.untagged_status("OK", "highest", r.ResponseCode("HIGHESTMODSEQ", selected.highestmodseq)),
     ]
+    if session.rev2:
+        out.append(r.list_line("LIST", [], DELIMITER, snapshot.folder.name, session.utf8))
+    if command.qresync is not None and command.qresync.uidvalidity == snapshot.folder.uidvalidity:
+        out += await _resync(session, selected, command.qresync)
     await session.send(b"".join(out))
     session.selected = selected
     session.state = State.SELECTED
     return Done("selected", "READ-ONLY" if readonly else "READ-WRITE")
+
+
+async def _resync(session: Session, selected: Selected, qresync: c.QResync) -> list[bytes]:
+    """RFC 7162 §3.2.5.2: what changed since the client's MODSEQ, among the UIDs it knows."""
+    spans = None if qresync.known_uids is None else qresync.known_uids.resolve(MAX_NUMBER)
+
+    def wanted(uid: int) -> bool:
+        return spans is None or any(a <= uid <= b for a, b in spans)
+
+    out: list[bytes] = []
+    gone = [uid for uid in await session.services.mailbox.vanished(selected.folder, qresync.modseq) if wanted(uid)]
+    if gone:
+        out.append(r.vanished_line(SequenceSet.from_numbers(gone), earlier=True))
+    for number, uid in enumerate(selected.uids, start=1):
+        modseq, flags = selected.states[uid]
+        if modseq > qresync.modseq and wanted(uid):
+            out.append(r.fetch(number, [("UID", uid), ("FLAGS", r.flags(flags)), ("MODSEQ", [modseq])]))
+    return out
 
 
 async def check(session: Session, command: c.Check) -> Done:

@@ -13,6 +13,9 @@ Invariants:
 - Events are idempotent against the snapshot: an addition of a UID already present, a flag change no newer (by
   MODSEQ) than what the session knows, or an expunge of an unknown UID is ignored. So subscribing before taking the
   snapshot loses nothing and repeats nothing.
+- `saved` is the SEARCHRES result (RFC 5182), UIDs of this mailbox; `$` resolves to those still present.
+- Once the client enabled CONDSTORE, every FETCH with FLAGS carries MODSEQ; once QRESYNC, every FETCH carries UID
+  and expunges are told as `* VANISHED uids` instead of EXPUNGE (RFC 7162 §3.1.4, §3.2.10).
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ class Selected:
     states: dict[int, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
     uidnext: int = 1
     highestmodseq: int = 1
+    saved: tuple[int, ...] = ()
+    # What the client enabled (RFC 7162 §3.1, §3.2.3); the session keeps these in step with ENABLE.
+    condstore: bool = False
+    qresync: bool = False
     _pending: list[Event] = field(default_factory=list)
     # The EXISTS count the client knows.
     _announced: int = 0
@@ -71,6 +78,9 @@ class Selected:
         By number, a number above EXISTS raises ValueError (the command is BAD, RFC 9051 §6.4.5). By UID, `*` is
         the largest UID in use and UIDs not present are left out (RFC 9051 §6.4.9).
         """
+        if sequence.saved:
+            present = (self.number_of(u) for u in self.saved)
+            return sorted((n, self.uids[n - 1]) for n in present if n is not None)
         if not self.uids:
             if not uid and (sequence.ranges and not sequence.uses_star):
                 raise ValueError("no messages in the mailbox")
@@ -96,16 +106,21 @@ class Selected:
         self.highestmodseq = max(self.highestmodseq, modseq)
 
     def remove(self, uids: list[int]) -> list[bytes]:
-        """Drop expunged UIDs now; the EXPUNGE responses, each against the numbering of the moment."""
+        """Drop expunged UIDs now; the EXPUNGE responses, each against the numbering of the moment (or one
+        `* VANISHED` for all of them, RFC 7162 §3.2.10)."""
         out = []
+        gone = []
         for uid in sorted(uids, reverse=True):
             number = self.number_of(uid)
             if number is None:
                 continue
             del self.uids[number - 1]
             self.states.pop(uid, None)
+            gone.append(uid)
             out.append(r.untagged(number, r.Atom("EXPUNGE")))
         self._announced = len(self.uids)
+        if self.qresync:
+            return [r.vanished_line(SequenceSet.from_numbers(gone))] if gone else []
         return out
 
     def offer(self, events: list[Event]) -> None:
@@ -154,8 +169,10 @@ class Selected:
                     number = self.number_of(event.uid)
                     if number is not None:
                         items: list[tuple[str, r.Value]] = [("FLAGS", r.flags(event.flags))]
-                        if uid_mode:
+                        if uid_mode or self.qresync:
                             items.insert(0, ("UID", event.uid))
+                        if self.condstore:
+                            items.append(("MODSEQ", [event.modseq]))
                         out.append(r.fetch(number, items))
                 self.highestmodseq = max(self.highestmodseq, event.modseq)
         self._pending = held

@@ -97,6 +97,9 @@ class Session:
         self.subscription: Subscription | None = None
         self.utf8 = False
         self.rev2 = False
+        # RFC 7162: CONDSTORE is enabled by ENABLE or by the first command using it; QRESYNC only by ENABLE.
+        self.condstore = False
+        self.qresync = False
         self.failed_logins = 0
         self.commands_before_login = 0
         # The tag of an AUTHENTICATE or IDLE waiting for its continuation.
@@ -111,8 +114,11 @@ class Session:
         return self.secure or (self.config.loopback_insecure_auth and is_loopback(self.client))
 
     def capabilities(self) -> list[str]:
-        caps = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS",
+        caps = ["IMAP4rev1", "IMAP4rev2",
+                "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS",
                 "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "MOVE", "UTF8=ACCEPT", "STATUS=SIZE",
+                "CREATE-SPECIAL-USE", "ESEARCH", "SEARCHRES", "WITHIN", "CONDSTORE", "QRESYNC", "BINARY",
+                "MULTIAPPEND",
                 "COMPRESS=DEFLATE", f"APPENDLIMIT={self.services.settings.limits.max_message_size}"]
         if self.state is State.NOT_AUTHENTICATED:
             if self.tls_available and not self.secure:
@@ -140,6 +146,12 @@ class Session:
         if self.account is None:
             raise Bad("not authenticated")
         return self.account
+
+    def enable_condstore(self) -> None:
+        """RFC 7162 §3.1: a CONDSTORE enabling command; from now on FETCH responses with FLAGS carry MODSEQ."""
+        self.condstore = True
+        if self.selected is not None:
+            self.selected.condstore = True
 
     def require_selected(self) -> Selected:
         if self.selected is None:
@@ -236,6 +248,14 @@ async def _enable(session: Session, command: c.Enable) -> Done:
             if name == "IMAP4REV2":
                 session.rev2 = True
             enabled.append("IMAP4rev2" if name == "IMAP4REV2" else name)
+        elif name in ("CONDSTORE", "QRESYNC"):
+            # RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+            session.enable_condstore()
+            if name == "QRESYNC":
+                session.qresync = True
+                if session.selected is not None:
+                    session.selected.qresync = True
+            enabled.append(name)
     # RFC 5161 §3.2: capabilities we do not know or do not enable are ignored.
     await session.send(r.untagged(*(r.Atom(name) for name in ["ENABLED", *enabled])))
     return Done("enabled")
@@ -248,7 +268,16 @@ async def _namespace(session: Session, command: c.Namespace) -> Done:
 
 
 def _table() -> dict[type, tuple[frozenset[State], Handler]]:
-    from yizhan.protocols.imap import cmd_append, cmd_auth, cmd_copy, cmd_fetch, cmd_folders, cmd_select, cmd_store
+    from yizhan.protocols.imap import (
+        cmd_append,
+        cmd_auth,
+        cmd_copy,
+        cmd_fetch,
+        cmd_folders,
+        cmd_search,
+        cmd_select,
+        cmd_store,
+    )
     return {
         c.Capability: (ANY, _capability), c.Noop: (ANY, _noop), c.Logout: (ANY, _logout), c.Id: (ANY, _id),
         c.StartTls: (NOT_AUTH, cmd_auth.starttls), c.Login: (NOT_AUTH, cmd_auth.login),
@@ -265,6 +294,7 @@ def _table() -> dict[type, tuple[frozenset[State], Handler]]:
         c.UidExpunge: (SELECTED, cmd_select.expunge),
         c.Fetch: (SELECTED, cmd_fetch.fetch), c.Store: (SELECTED, cmd_store.store),
         c.Copy: (SELECTED, cmd_copy.copy), c.Move: (SELECTED, cmd_copy.copy),
+        c.Search: (SELECTED, cmd_search.search),
     }
 
 
