@@ -160,7 +160,7 @@ class TransferService:
                           prepared: list[PreparedMessage], names: list[str], summary: ImportSummary) -> None:
         """File one batch whose blobs (named `names`, in order) are already durable."""
         summary.read += len(batch)
-        present = await self.store.messages.blobs_in_folder(folder.id, names)
+        present = await self.store.ingest.filed_blobs(folder.id, names)
         todo = []
         for message, info, name in zip(batch, prepared, names, strict=True):
             if name in present:

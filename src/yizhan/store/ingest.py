@@ -19,8 +19,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, exists, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 
 from yizhan.mail.model import ParsedMessage
 from yizhan.mail.tokens import SearchDocument
@@ -102,6 +103,18 @@ class Ingest:
         await self._queue.put(_Request(entries, future))
         return await future
 
+    async def filed_blobs(self, folder_id: int, blobs: list[str]) -> set[str]:
+        """Which of `blobs` are already filed in the folder (an import skips them, so it can be run again).
+
+        The query starts from the blob index and checks each hit's entries by message id, so its cost follows
+        the batch, not the folder: SQLite otherwise prefers the (folder_id, modseq) index and scans every entry of
+        the folder for each batch. `folder_id + 0` keeps that index out of the plan.
+        """
+        if not blobs:
+            return set()
+        async with self.db.read() as conn:
+            return set((await conn.execute(filed_blobs_query(folder_id, blobs))).scalars())
+
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -151,6 +164,13 @@ class Ingest:
     async def _write(self, entries: list[NewEntry]) -> tuple[list[Result], list[Event]]:
         async with self.db.write() as conn:
             return await write_entries(conn, entries)
+
+
+def filed_blobs_query(folder_id: int, blobs: list[str]) -> Select[tuple[str]]:
+    """The query of `Ingest.filed_blobs`."""
+    return select(t.messages.c.blob).where(
+        t.messages.c.blob.in_(sorted(set(blobs))),
+        exists().where(t.entries.c.message_id == t.messages.c.id, t.entries.c.folder_id + 0 == folder_id))
 
 
 async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple[list[Result], list[Event]]:
