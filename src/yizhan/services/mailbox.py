@@ -137,7 +137,8 @@ class MailboxService:
         name = checked_name(name)
         uses = []
         for attribute in special_use:
-            use = SPECIAL_USES.get(attribute.capitalize() if attribute.startswith("\\") else attribute)
+            # Attribute names are case-insensitive (RFC 6154 §2, RFC 9051 §7.3.1).
+            use = SPECIAL_USES.get("\\" + attribute[1:].capitalize() if attribute.startswith("\\") else attribute)
             if use is None:
                 raise InvalidInput(f"special use {attribute} is not supported")
             uses.append(use)
