@@ -121,6 +121,9 @@ async def test_chinese_text_through_the_index(imap: ImapEnv) -> None:
     await imap.deliver(mail("北京会议通知", "各位同事：明天在北京开会，请准时参加。"))
     await imap.deliver(mail("上海项目", "项目进度正常", charset="gb18030"))
     await imap.deliver(mail("English only", "nothing in Chinese here"))
+    # A name in RFC 2047 and an 8-bit subject of two words (a literal inside the cached ENVELOPE).
+    await imap.deliver(mail("季度 总结", "内容", extra="Reply-To: Bob <bob@example.org>\r\n")
+                       .replace(b"From: Bob Lee <bob@example.org>", b"From: =?UTF-8?B?5byg5LiJ?= <zhang@example.cn>"))
 
     def run() -> None:
         raw = imap.raw()
@@ -145,7 +148,17 @@ async def test_chinese_text_through_the_index(imap: ImapEnv) -> None:
         lines = raw.command(b"Y1", b"SEARCH CHARSET KOI8-R BODY x")
         assert lines[-1].startswith(b"Y1 NO [BADCHARSET (UTF-8 US-ASCII GB18030 GBK GB2312)]")
         assert raw.command(b"Y2", b"SEARCH FOO")[-1].startswith(b"Y2 BAD")
-        assert search(raw, b"Y3", b"SEARCH ALL") == b"* SEARCH 1 2 3"
+        assert search(raw, b"Y3", b"SEARCH ALL") == b"* SEARCH 1 2 3 4"
+        # FROM and SUBJECT are decided on the envelope, names decoded.
+        assert search_literal(raw, b"X1", b"SEARCH CHARSET UTF-8 FROM", "张三".encode())[0] == b"* SEARCH 4"
+        lines = search_literal(raw, b"X2", b"SEARCH CHARSET UTF-8 FROM", "张三 <zhang@".encode())
+        assert lines[0] == b"* SEARCH 4"
+        assert search_literal(raw, b"X3", b"SEARCH CHARSET UTF-8 SUBJECT", "季度 总结".encode())[0] == b"* SEARCH 4"
+        assert search_literal(raw, b"X4", b"SEARCH CHARSET UTF-8 SUBJECT", "季度总结".encode())[0] == b"* SEARCH"
+        # Bob is in the Reply-To of message 4 (the index holds it with the sender), which FROM does not look at.
+        assert search(raw, b"X5", b"SEARCH FROM zhang") == b"* SEARCH 4"
+        assert search(raw, b"X6", b"SEARCH FROM bob") == b"* SEARCH 1 2 3"
+        assert search(raw, b"X7", b"SEARCH NOT FROM bob") == b"* SEARCH 4"
 
     await in_thread(run)
 

@@ -4,7 +4,9 @@ How: metadata criteria (flags, numbers, UIDs, dates, sizes, MODSEQ) are decided 
 for the folder, without reading messages. Text criteria (HEADER, FROM/TO/CC/BCC/SUBJECT, BODY, TEXT) first ask the
 search index (`services.mailbox.text_candidates`): an entry the index does not return does not match; one it
 returns matches for sure when the index can prove it, else "maybe". The tree is evaluated in three-valued (Kleene)
-logic, so only entries whose result is still unknown are read and checked against their decoded text.
+logic, so only entries whose result is still unknown are checked: SUBJECT, FROM, TO, CC and BCC against the
+cached ENVELOPE (RFC 3501 §6.4.4 defines FROM etc. on the envelope's fields; names decoded from RFC 2047), any
+other criterion against the message read and decoded.
 
 Invariants:
 - Only entries the session knows (its message numbers) are considered; the result is ascending UIDs.
@@ -36,6 +38,10 @@ from yizhan.util.errors import NotFound
 
 Tri = bool | None
 TextKey = sk.Header | sk.Text
+Sexp = list["Sexp"] | str | None
+# The ENVELOPE fields (RFC 9051 §7.5.2) that answer a header criterion without reading the message.
+_ENVELOPE_FIELDS = {"subject": 1, "from": 2, "to": 5, "cc": 6, "bcc": 7}
+_MAX_ENVELOPE = 1 << 20
 
 
 @dataclass
@@ -70,6 +76,86 @@ def _fold(text: str) -> str:
 
 def _utc_day(seconds: int) -> datetime.date:
     return datetime.datetime.fromtimestamp(seconds, datetime.UTC).date()
+
+
+def parse_envelope(envelope: str) -> list[Sexp] | None:
+    """The cached ENVELOPE as nested lists of strings and None (NIL); None when it cannot be read."""
+    data = envelope.encode("utf-8")[:_MAX_ENVELOPE]
+    stack: list[list[Sexp]] = [[]]
+    i = 0
+    try:
+        while i < len(data):
+            ch = data[i:i + 1]
+            if ch == b"(":
+                stack.append([])
+                i += 1
+            elif ch == b")":
+                done = stack.pop()
+                stack[-1].append(done)
+                i += 1
+            elif ch == b" ":
+                i += 1
+            elif ch == b'"':
+                out = bytearray()
+                i += 1
+                while data[i:i + 1] != b'"':
+                    if data[i:i + 1] == b"\\":
+                        i += 1
+                    out += data[i:i + 1]
+                    i += 1
+                    if i >= len(data):
+                        return None
+                stack[-1].append(out.decode("utf-8", "replace"))
+                i += 1
+            elif ch == b"{":
+                close = data.index(b"}", i)
+                size = int(data[i + 1:close])
+                start = close + 3  # "}" CR LF
+                stack[-1].append(data[start:start + size].decode("utf-8", "replace"))
+                i = start + size
+            elif data[i:i + 3] == b"NIL":
+                stack[-1].append(None)
+                i += 3
+            else:
+                return None
+    except (ValueError, IndexError):
+        return None
+    top = stack[0]
+    if len(stack) != 1 or len(top) != 1 or not isinstance(top[0], list):
+        return None
+    return top[0]
+
+
+def _address_text(field: Sexp) -> str:
+    """An envelope address list as `Name <mailbox@host>, ...`, names decoded (RFC 2047)."""
+    if not isinstance(field, list):
+        return ""
+    parts = []
+    for address in field:
+        if not isinstance(address, list) or len(address) != 4:
+            continue
+        name, _, mailbox, host = (a if isinstance(a, str) else "" for a in address)
+        name = decode_header_value(name) if name else ""
+        addr = f"{mailbox}@{host}" if mailbox and host else mailbox
+        parts.append(f"{name} <{addr}>" if name and addr else name or addr)
+    return ", ".join(parts)
+
+
+def _check_envelope(envelope: str, keys: list[TextKey]) -> dict[TextKey, bool]:
+    """The header criteria the ENVELOPE answers (SUBJECT, FROM, TO, CC, BCC with a non-empty value)."""
+    fields = parse_envelope(envelope) if envelope else None
+    if fields is None or len(fields) < 8:
+        return {}
+    out: dict[TextKey, bool] = {}
+    for key in keys:
+        if isinstance(key, sk.Header) and key.value and key.field in _ENVELOPE_FIELDS:
+            value = fields[_ENVELOPE_FIELDS[key.field]]
+            if key.field == "subject":
+                text = decode_header_value(value) if isinstance(value, str) else ""
+            else:
+                text = _address_text(value)
+            out[key] = _fold(key.value) in _fold(text)
+    return out
 
 
 def _envelope_date(envelope: str) -> str | None:
@@ -217,7 +303,7 @@ async def evaluate(mailbox: MailboxService, selected: Selected, criteria: sk.Sea
             text_keys.append(key)
         elif isinstance(key, sk.Sequence) and not key.seq.saved:
             ctx.ranges[key] = key.seq.resolve(largest_uid if key.uid else selected.exists)
-        elif isinstance(key, sk.Date) and key.sent:
+        if (isinstance(key, sk.Date) and key.sent) or (isinstance(key, sk.Header) and key.field in _ENVELOPE_FIELDS):
             with_envelope = True
     low, high = _uid_bounds(criteria, largest_uid)
     if not selected.uids or (high is not None and high < low):
@@ -228,6 +314,9 @@ async def evaluate(mailbox: MailboxService, selected: Selected, criteria: sk.Sea
         if selected.number_of(row.uid) is None:
             continue
         verdict = _eval(criteria, row, ctx, None)
+        if verdict is None and with_envelope:
+            exact = _check_envelope(row.envelope, text_keys)
+            verdict = _eval(criteria, row, ctx, exact)
         if verdict is None:
             try:
                 raw = await mailbox.read(row.blob)
