@@ -1,8 +1,9 @@
 """`Services`: the store and every use case, built from settings and a data directory.
 
 Both the CLI and the server build one of these; the CLI's commands change the same database the running server
-reads, and the server reads its directory (domains, accounts, aliases) from the database on every use, so it
-sees such changes at once.
+reads. For delivery the server keeps its directory (domains, accounts, aliases, inboxes) in memory
+(services/dircache.py) and reads it again when the `directory_version` row moved, checked at most every quarter
+of a second and always before calling a recipient or domain unknown, so it sees the CLI's changes at once.
 """
 
 from __future__ import annotations
