@@ -318,10 +318,12 @@ def test_long_query_is_bounded() -> None:
 
 
 # Text that takes index_text's fast path (fullwidth punctuation, ideographic space, CJK runs, Latin words) and
-# characters that send it to the exact path (halfwidth kana and their voiced marks, Hangul jamo that NFKC composes).
-FAST_PATH_CHARS = "！？：；（）ＡＢＣａｂｃ１２３　\u00a0…‥·—「」々ー\u00ad\u200b\ufe0fabc1. 。，\n・"
+# characters that send it to the exact path (halfwidth kana and their voiced marks, Hangul jamo that NFKC composes,
+# characters NFKC maps out of the fast path's ranges: ￨ → │, 𤋮 (U+FA6C) → U+242EE; astral CJK).
+FAST_PATH_CHARS = "！？：；（）ＡＢＣａｂｃ１２３　\u00a0…‥·—「」々ー\u00ad\u200b\u200d\u2060\ufe0fabc1. 。，\n・"
 FAST_PATH_TEXT = st.lists(st.one_of(
-    CJK_CHAR, st.sampled_from(list(FAST_PATH_CHARS)), st.sampled_from(list("ｶﾞﾟｱ가ㄱㅏ\u3038\u302a")),
+    CJK_CHAR, st.sampled_from(list(FAST_PATH_CHARS)),
+    st.sampled_from(list("ｶﾞﾟｱ가ㄱㅏ\u3038\u302a\uffe8\ufa6c￠\U00020000\U0002a6d6")),
 ), max_size=30).map("".join)
 
 
@@ -332,3 +334,14 @@ def test_index_text_gives_the_tokens_of_index_tokens(text: str) -> None:
     # runs split by a regular expression); FTS5 must index exactly what it makes of index_tokens. (Not always
     # index_tokens itself: unicode61 drops combining marks such as the one NFKC makes of ﾞ.)
     assert unicode61_tokens(index_text(text)) == unicode61_tokens(" ".join(index_tokens(text)))
+
+
+@pytest.mark.parametrize("text", [
+    "北京会议", "京", "a京b", "北京。会议 市", "京 京", "x北京y上海z", "北 京 北京 京", "会议\u00ad纪要",
+    "报告\uffe8北京", "\ufa6c北京", "\U00020000\U00020001北京", "ﾃｽﾄ会议", "北京\u200b会议\u2060ok", "",
+])
+def test_index_text_examples_match_unicode61(text: str) -> None:
+    # The fast path expands every CJK run at once (runs joined by NUL, see _expand_runs); runs of one, two and
+    # many characters, runs next to words, and text NFKC takes out of the fast path.
+    assert unicode61_tokens(index_text(text)) == unicode61_tokens(" ".join(index_tokens(text)))
+    assert "\x00" not in index_text(text)

@@ -29,9 +29,9 @@ Invariants:
 
 from __future__ import annotations
 
-import operator
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -157,22 +157,40 @@ def index_tokens(text: str) -> list[str]:
     return tokens
 
 
-# The fast path of `index_text` splits text into CJK runs (odd items) and the text between them (even items).
-_CJK_SPLIT_RE = re.compile(rf"([{_CJK}]+)")
-# The characters of `_DELETE` as a pattern: a C-speed search instead of a per-character table lookup.
-# Text made only of ASCII, Latin letters, general and CJK punctuation, fullwidth forms and CJK takes the fast
-# path; anything else (combining marks, other scripts, unassigned code points) is segmented exactly.
-_SLOW_PATH_RE = re.compile(rf"[^\x00-\u024f\u2000-\u206f\u3000-\u303f\uff00-\uffef{_CJK}]")
-_DELETE_RE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+# The fast path of `index_text` handles text made only of ASCII, Latin letters, general and CJK punctuation,
+# fullwidth forms and CJK of the Basic Multilingual Plane; anything else (combining marks, other scripts, astral
+# CJK, variation selectors, unassigned code points) is segmented exactly by `index_tokens`. The fast path's
+# character classes hold only BMP ranges, which `re` compiles into one bitmap test per character (a class with
+# astral ranges is tested range by range).
+_CJK_BMP = _char_class((lo, hi) for lo, hi in _CJK_RANGES if hi <= 0xFFFF)
+_CJK_SPLIT_RE = re.compile(rf"([{_CJK_BMP}]+)")
+_SLOW_PATH_RE = re.compile(rf"[^\x00-\u024f\u2000-\u206f\u3000-\u303f\uff00-\uffef{_CJK_BMP}]")
+# The characters of `_DELETE` the fast path can meet (the others send text to the slow path).
+_FAST_DELETE = ("\u00ad", "\u200b", "\u200c", "\u200d", "\u2060")
 # Fullwidth ASCII (！ ， ： ； ？ ...) and the ideographic space, common in Chinese text, mapped to what NFKC
 # makes of them. Each maps to one ASCII character, its own full decomposition, so NFKC of the text is unchanged
 # by the mapping; afterwards most Chinese text is already NFKC and skips the (slow) normalisation.
-_FULLWIDTH = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in [*range(0xFF01, 0xFF5F), 0x3000]}
-_FULLWIDTH_RE = re.compile("[\uff01-\uff5e\u3000]+")
+_FULLWIDTH = {chr(cp): unicodedata.normalize("NFKC", chr(cp)) for cp in [*range(0xFF01, 0xFF5F), 0x3000]}
+_FULLWIDTH_RE = re.compile("[\uff01-\uff5e\u3000]")
+# Pair expansion works on UTF-32 code units in arrays (see `_expand_runs`).
+_SPACE = array("I", [ord(" ")])
+_RUN_JOINT = re.compile("\x00 \x00[^ ] ")
 
 
-def _ascii_of_fullwidth(match: re.Match[str]) -> str:
-    return match.group().translate(_FULLWIDTH)
+def _expand_runs(runs: list[str]) -> list[str]:
+    """Each CJK run as its overlapping pairs and its last character, spaced (北京会议 → 北京 京会 会议 议; a run of one
+    character stays as it is), computed for all runs at once without a Python step per character or run.
+
+    The runs are joined by NUL (never in a run) into J of n characters; the output interleaves J, J shifted by
+    one and spaces: J0 J1 ␠ J1 J2 ␠ … J(n-1). Around each NUL this yields `X\0 \0Y ` (the end of one run and the
+    start of the next), which `_RUN_JOINT` turns back into a single NUL to split on.
+    """
+    joined = array("I")
+    joined.frombytes("\x00".join(runs).encode("utf-32-le"))
+    out = _SPACE * (3 * len(joined) - 2)
+    out[0::3] = joined
+    out[1::3] = joined[1:]
+    return _RUN_JOINT.sub("\x00", out.tobytes().decode("utf-32-le")).split("\x00")
 
 
 def index_text(text: str) -> str:
@@ -185,15 +203,21 @@ def index_text(text: str) -> str:
     if not text.isascii():
         if _SLOW_PATH_RE.search(text):
             return " ".join(index_tokens(text))
-        text = _FULLWIDTH_RE.sub(_ascii_of_fullwidth, text)
+        for char in set(_FULLWIDTH_RE.findall(text)):
+            text = text.replace(char, _FULLWIDTH[char])
         if not unicodedata.is_normalized("NFKC", text):
             text = unicodedata.normalize("NFKC", text)
-        parts = _CJK_SPLIT_RE.split(_DELETE_RE.sub("", text))
-        # Each CJK run becomes its overlapping pairs and its last character, spaced from its neighbours.
-        for i in range(1, len(parts), 2):
-            run = parts[i]
-            parts[i] = f" {' '.join(map(operator.add, run, run[1:]))} {run[-1]} " if len(run) > 1 else f" {run} "
-        text = "".join(parts).strip()
+            # NFKC can leave the fast path's characters (U+FFE8 → U+2502, U+FA6C → U+242EE).
+            if _SLOW_PATH_RE.search(text):
+                return " ".join(index_tokens(text))
+        for char in _FAST_DELETE:
+            if char in text:
+                text = text.replace(char, "")
+        parts = _CJK_SPLIT_RE.split(text)
+        if len(parts) > 1:
+            # CJK runs (odd items) spaced from their neighbours: " ".join puts one space on each side.
+            parts[1::2] = _expand_runs(parts[1::2])
+            text = " ".join(parts).strip()
     return text.lower()
 
 
