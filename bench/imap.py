@@ -47,8 +47,9 @@ def environment(data: Path, **extra: str) -> dict[str, str]:
     return env | {"YIZHAN_DATA": str(data), "COLUMNS": "200", **extra}
 
 
-def start_server(data: Path, connections: int) -> tuple[subprocess.Popen[str], int]:
-    """`yizhan serve` with every port picked by the kernel; returns the process and its IMAP (STARTTLS) port."""
+def start_server(data: Path, connections: int, tls: bool = False) -> tuple[subprocess.Popen[str], int]:
+    """`yizhan serve` with every port picked by the kernel; returns the process and its IMAP port (STARTTLS, or
+    implicit TLS with `tls`)."""
     # Every bench connection comes from 127.0.0.1: the per-address limit is raised to fit.
     env = environment(data, YIZHAN_LOG__LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
                       YIZHAN_IMAP__MAX_CONNECTIONS_PER_IP=str(max(50, connections + 10)))
@@ -56,7 +57,7 @@ def start_server(data: Path, connections: int) -> tuple[subprocess.Popen[str], i
     assert process.stdout is not None
     port = 0
     for line in process.stdout:
-        match = re.search(r"IMAP +│ [\d.]+:(\d+)", line)
+        match = re.search(r"IMAP over TLS +│ [\d.]+:(\d+)" if tls else r"IMAP +│ [\d.]+:(\d+)", line)
         if match:
             port = int(match.group(1))
         if line.startswith("ready"):

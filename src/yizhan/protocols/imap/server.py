@@ -12,6 +12,8 @@ Invariants:
   idle timeout, or when the client goes away.
 - Responses are written as soon as they are ready; the writer is drained when more than 64 KiB are buffered, so a
   client that stops reading stalls only its own session (for at most the idle timeout).
+- An idle connection holds little memory (about 16 KiB plaintext, bench/imap_idle.py): no buffer is kept between
+  reads, and the 256 KiB read buffer asyncio gives every TLS connection is cut to 16 KiB (`trim_tls_buffer`).
 - COMPRESS=DEFLATE (RFC 4978) is handled here, below the session: after its tagged OK every octet both ways goes
   through `compress.Deflate` (octets the client sent after the command are inflated too); a second COMPRESS gets
   `NO [COMPRESSIONACTIVE]`. It works the same over STARTTLS and implicit TLS (it sits above the TLS layer).
@@ -43,6 +45,20 @@ _DRAIN_ABOVE = 64 * 1024
 _READ_SIZE = 64 * 1024
 _TLS_TIMEOUT = 60.0
 _BEFORE_LOGIN = FramingLimits(max_line=8192, max_literal=8192, max_command=16384)
+# One TLS record is at most 16 KiB (RFC 8446 §5.1); asyncio reads into a 256 KiB buffer per connection.
+_TLS_READ_BUFFER = 16 * 1024
+
+
+def trim_tls_buffer(writer: asyncio.StreamWriter) -> None:
+    """Cut asyncio's per-connection TLS read buffer (`SSLProtocol.max_size`, 256 KiB of zeroed memory, resident)
+    to one TLS record: 1000 idling TLS clients then cost ~300 MB less. Internals of asyncio.sslproto: when they
+    are not there (another Python), nothing is changed."""
+    protocol = getattr(writer.transport, "_ssl_protocol", None)
+    if protocol is None or not isinstance(getattr(protocol, "_ssl_buffer", None), bytearray):
+        return
+    protocol.max_size = _TLS_READ_BUFFER
+    protocol._ssl_buffer = bytearray(_TLS_READ_BUFFER)
+    protocol._ssl_buffer_view = memoryview(protocol._ssl_buffer)
 
 
 class Connection:
@@ -236,6 +252,7 @@ class Connection:
         except (OSError, ssl.SSLError, TimeoutError) as exc:
             log.info("imap: TLS handshake with %s failed: %s", self.client, exc)
             return False
+        trim_tls_buffer(self.writer)
         self.session.tls_started()
         return True
 
@@ -308,6 +325,8 @@ async def open_imap(services: Services, endpoint: ListenerEndpoint) -> asyncio.S
     open_from: dict[str, int] = {}  # Open connections per client address, on this listener.
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if implicit:
+            trim_tls_buffer(writer)
         connection = Connection(services, tls, implicit, reader, writer)
         client = connection.client
         if open_from.get(client, 0) >= limit:
