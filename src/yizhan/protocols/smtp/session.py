@@ -29,6 +29,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Session
 
 from yizhan.protocols.smtp.limits import ConnectionLimiter
+from yizhan.protocols.smtp.paths import simple_path
 from yizhan.protocols.smtp.replies import (
     AUTH_OK,
     BAD_COMMAND_CODES,
@@ -183,6 +184,16 @@ class YizhanSMTP(SMTP):
                 self._hang_up = True
         if self._hang_up and self.transport is not None:
             self.transport.close()
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's reading of a MAIL/RCPT path, with a fast path for the plain form (paths.py)."""
+        simple = simple_path(arg)
+        if simple is None:
+            return super()._getaddr(arg)
+        address, rest = simple
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, rest
 
     async def _unknown_command(self, command: str, arg: str | None) -> None:
         log.info("%s: unknown command from %s: %s", self.protocol_name, self.client_ip, clean(command, 40))
