@@ -10,8 +10,9 @@ Invariants:
 - Plaintext sent after STARTTLS and before the handshake is discarded, never read as a command (RFC 9051 §6.2.1).
 - While IDLE, updates are written as soon as the bus delivers them (RFC 2177); the wait ends at DONE, at the
   idle timeout, or when the client goes away.
-- Responses are written as soon as they are ready; the writer is drained when more than 64 KiB are buffered, so a
-  client that stops reading stalls only its own session (for at most the idle timeout).
+- Responses are queued and written in one burst (one write, one deflate sync flush) before the connection waits
+  for input or for the bus, or as soon as 64 KiB are queued; the writer is drained when more than 64 KiB are
+  buffered, so a client that stops reading stalls only its own session (for at most the idle timeout).
 - An idle connection holds little memory (about 16 KiB plaintext, bench/imap_idle.py): no buffer is kept between
   reads, and the 256 KiB read buffer asyncio gives every TLS connection is cut to 16 KiB (`trim_tls_buffer`).
 - COMPRESS=DEFLATE (RFC 4978) is handled here, below the session: after its tagged OK every octet both ways goes
@@ -78,6 +79,9 @@ class Connection:
         self.sasl = False
         # Set once COMPRESS DEFLATE succeeded (RFC 4978).
         self.deflate: Deflate | None = None
+        # Responses not yet written (see `_flush`).
+        self._out: list[bytes] = []
+        self._out_size = 0
 
     async def run(self) -> None:
         try:
@@ -89,6 +93,8 @@ class Connection:
             log.exception("imap: session with %s failed", self.client)
         finally:
             self.session.close()
+            with contextlib.suppress(Exception):
+                self._flush()
             self.writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.writer.wait_closed(), 5)
@@ -99,15 +105,29 @@ class Connection:
         return float(self.config.idle_timeout if authenticated else self.config.login_timeout)
 
     def _write(self, data: bytes) -> None:
+        """Queue response octets; `_flush` writes them."""
+        self._out.append(data)
+        self._out_size += len(data)
+
+    def _flush(self) -> None:
+        """Write what is queued as one burst: one write, and one sync flush when COMPRESS is on (RFC 4978 §4)."""
+        if not self._out:
+            return
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out.clear()
+        self._out_size = 0
         self.writer.write(data if self.deflate is None else self.deflate.compress(data))
 
     async def _send(self, data: bytes) -> None:
         self._write(data)
-        if self.writer.transport.get_write_buffer_size() > _DRAIN_ABOVE:
-            await asyncio.wait_for(self.writer.drain(), self.config.idle_timeout)
+        if self._out_size > _DRAIN_ABOVE:
+            self._flush()
+            if self.writer.transport.get_write_buffer_size() > _DRAIN_ABOVE:
+                await asyncio.wait_for(self.writer.drain(), self.config.idle_timeout)
 
     async def _bye(self, text: str) -> None:
         self._write(r.untagged_status("BYE", text))
+        self._flush()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.writer.drain(), 10)
 
@@ -126,8 +146,10 @@ class Connection:
             self.deflate.feed(data)
 
     async def _read(self) -> bytes:
+        self._flush()
         try:
-            return await asyncio.wait_for(self._receive(), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                return await self._receive()
         except TimeoutError:
             await self._bye("autologout; idle for too long")
             return b""
@@ -197,6 +219,8 @@ class Connection:
             await self._send(error_response(command.tag, failure, session.utf8))
             return await (self._count_bad() if isinstance(failure, Bad) else self._check_limits())
         await self._send(r.tagged(command.tag, "OK", "DEFLATE active", None, session.utf8))
+        # RFC 4978 §3: compression starts after the CRLF of this tagged OK, which itself goes out as it is.
+        self._flush()
         self.deflate = Deflate()
         # Whatever the client sent after the command's CRLF is already compressed.
         self.deflate.feed(self.framer.take_buffered())
@@ -204,6 +228,7 @@ class Connection:
 
     async def _after(self, outcome: Outcome) -> bool:
         if outcome.close:
+            self._flush()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.writer.drain(), 10)
             return False
@@ -240,6 +265,7 @@ class Connection:
         transport = self.writer.transport
         if isinstance(transport, asyncio.ReadTransport):
             transport.pause_reading()
+        self._flush()
         await asyncio.wait_for(self.writer.drain(), _TLS_TIMEOUT)
         # RFC 9051 §6.2.1: nothing the client sent after STARTTLS in plaintext is executed.
         buffered = getattr(self.reader, "_buffer", None)
@@ -272,6 +298,7 @@ class Connection:
                     return True
                 if reading is None:
                     reading = asyncio.ensure_future(self._receive())
+                self._flush()
                 waiting: asyncio.Future[Any] = asyncio.ensure_future(subscription.get())
                 pair: set[asyncio.Future[Any]] = {reading, waiting}
                 finished, _ = await asyncio.wait(pair, timeout=self.config.idle_timeout,
