@@ -29,7 +29,7 @@ from typing import Literal
 from yizhan.mail.tokens import column_expression, index_tokens
 from yizhan.services.bus import EventBus
 from yizhan.services.prepare import prepare_message
-from yizhan.store.events import FlagsChanged
+from yizhan.store.events import FlagsChanged, MessagesExpunged
 from yizhan.store.folders import canonical_name
 from yizhan.store.imapsearch import ImapSearch, SearchRow
 from yizhan.store.ingest import NewEntry
@@ -263,10 +263,16 @@ class MailboxService:
 
     async def expunge(self, folder: FolderRecord, uids: Sequence[int] | None = None) -> list[int]:
         """Remove the entries flagged \\Deleted (only among `uids` when given); returns the UIDs removed."""
+        return (await self.expunge_modseq(folder, uids))[0]
+
+    async def expunge_modseq(self, folder: FolderRecord, uids: Sequence[int] | None = None,
+                             ) -> tuple[list[int], int | None]:
+        """`expunge`, with the MODSEQ the removal took (None when nothing was removed)."""
         events, freed = await self.store.messages.expunge(folder.id, None if uids is None else list(uids))
         self.bus.publish(events)
         await self._remove_blobs(freed)
-        return sorted(uid for event in events for uid in getattr(event, "uids", ()))
+        gone = [e for e in events if isinstance(e, MessagesExpunged)]
+        return sorted(uid for e in gone for uid in e.uids), max((e.modseq for e in gone), default=None)
 
     async def _remove_blobs(self, names: list[str]) -> None:
         for name in names:

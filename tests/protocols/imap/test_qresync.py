@@ -101,10 +101,17 @@ async def test_expunges_are_told_as_vanished(imap: ImapEnv) -> None:
         # Our own EXPUNGE too.
         assert raw.command(b"A4", b"STORE 1 +FLAGS.SILENT (\\Deleted)")[-1].startswith(b"A4 OK")
         lines = raw.command(b"A5", b"EXPUNGE")
-        assert lines[-2:] == [b"* VANISHED 1", b"A5 OK expunged"]
+        assert lines[-2] == b"* VANISHED 1"
+        # The tagged OK says the MODSEQ after the expunge (RFC 7162 §3.2.10), which STATUS confirms.
+        after = int(lines[-1].split(b"[HIGHESTMODSEQ ")[1].split(b"]")[0])
+        assert lines[-1] == b"A5 OK [HIGHESTMODSEQ %d] expunged" % after
+        assert raw.command(b"A9", b"STATUS INBOX (HIGHESTMODSEQ)")[0] == b'* STATUS "INBOX" (HIGHESTMODSEQ %d)' % after
         assert raw.command(b"A6", b"FETCH 1 (UID)") == [b"* 1 FETCH (UID 2)", b"A6 OK fetch completed"]
         # The other session, without QRESYNC, gets EXPUNGE.
         assert other.command(b"B3", b"NOOP") == [b"* 1 FETCH (FLAGS (\\Deleted))", b"* 1 EXPUNGE",
                                                  b"B3 OK nothing done"]
+        assert other.command(b"B4", b"STORE 1 +FLAGS.SILENT (\\Deleted)")[-1].startswith(b"B4 OK")
+        assert raw.command(b"A7", b"CLOSE")[-1] == b"A7 OK [HIGHESTMODSEQ %d] closed" % (after + 2)
+        assert other.command(b"B5", b"EXPUNGE") == [b"* 1 EXPUNGE", b"B5 OK expunged"]
 
     await in_thread(run)

@@ -4,7 +4,7 @@ IDLE (RFC 2177, RFC 9051 §6.3.13).
 Invariants: the bus subscription exists before the snapshot is read (session.logged_in), and events queued before
 the snapshot are dropped, since it includes them; a failed SELECT leaves no mailbox selected (RFC 9051 §6.3.2);
 EXPUNGE responses for this session's own expunge are computed against the client's numbering of the moment (or a
-VANISHED once QRESYNC is enabled).
+VANISHED once QRESYNC is enabled, and then the tagged OK of EXPUNGE and CLOSE carries HIGHESTMODSEQ).
 
 CONDSTORE / QRESYNC (RFC 7162): `SELECT mbox (CONDSTORE)` enables CONDSTORE; HIGHESTMODSEQ is always given.
 `SELECT mbox (QRESYNC (uidvalidity modseq [known-uids]))` needs ENABLE QRESYNC first (else BAD); when the
@@ -107,10 +107,17 @@ async def unselect(session: Session, command: c.Unselect) -> Done:
 async def close(session: Session, command: c.Close) -> Done:
     selected = session.require_selected()
     _deselect(session)
+    modseq = None
     if not selected.readonly:
         # RFC 9051 §6.4.1: expunge silently, no EXPUNGE responses.
-        await session.services.mailbox.expunge(selected.folder)
-    return Done("closed")
+        _, modseq = await session.services.mailbox.expunge_modseq(selected.folder)
+    return Done("closed", _highest(session, selected, modseq))
+
+
+def _highest(session: Session, selected: Selected, modseq: int | None) -> r.ResponseCode | None:
+    """RFC 7162 §3.2.10: with QRESYNC, EXPUNGE and CLOSE report the mailbox's HIGHESTMODSEQ after them."""
+    selected.highestmodseq = max(selected.highestmodseq, modseq or 0)
+    return r.ResponseCode("HIGHESTMODSEQ", selected.highestmodseq) if session.qresync else None
 
 
 async def expunge(session: Session, command: c.Expunge | c.UidExpunge) -> Done:
@@ -121,12 +128,12 @@ async def expunge(session: Session, command: c.Expunge | c.UidExpunge) -> Done:
     if isinstance(command, c.UidExpunge):
         uids = [uid for _, uid in selected.resolve(command.uids, uid=True)]
         if not uids:
-            return Done("nothing to expunge")
+            return Done("nothing to expunge", _highest(session, selected, None))
     # Earlier changes by others first, so the numbers below are the client's.
     owed = await session.updates(command)
-    removed = await session.services.mailbox.expunge(selected.folder, uids)
+    removed, modseq = await session.services.mailbox.expunge_modseq(selected.folder, uids)
     await session.send(owed + b"".join(selected.remove(removed)))
-    return Done("expunged")
+    return Done("expunged", _highest(session, selected, modseq))
 
 
 async def idle(session: Session, command: c.Idle) -> Done:
