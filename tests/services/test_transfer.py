@@ -119,3 +119,15 @@ def test_packed_prepared_message_round_trips_without_body_text() -> None:
     assert back.parsed == dataclasses.replace(prepared.parsed, body_text="")
     assert back.search == prepared.search and "北京" in back.search.body
     assert back.thread_subject == prepared.thread_subject
+
+
+def test_import_batches_are_bounded_by_count_and_bytes() -> None:
+    # A batch is one transaction and the producer runs one batch ahead: large messages must cut it short.
+    from yizhan.services.transfer import _take
+
+    small = iter([ArchivedMessage(b"x" * 10) for _ in range(25)])
+    assert [len(_take(small, 10, 1000)) for _ in range(4)] == [10, 10, 5, 0]
+    big = iter([ArchivedMessage(b"x" * 400) for _ in range(7)])
+    assert [len(_take(big, 10, 1000)) for _ in range(4)] == [3, 3, 1, 0]
+    huge = iter([ArchivedMessage(b"x" * 5000), ArchivedMessage(b"y")])
+    assert [len(_take(huge, 10, 1000)) for _ in range(3)] == [1, 1, 0]

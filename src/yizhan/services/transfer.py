@@ -44,7 +44,11 @@ from yizhan.util.errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
+# A batch is filed in one transaction: larger batches touch each index page (and write it to the WAL) once for
+# more messages, and give the search index larger segments to merge. Bytes bound the memory a batch holds
+# (the producer runs one batch ahead) when messages are large.
+BATCH = 1000
+BATCH_BYTES = 32 * 2**20
 # Progress callback: (units done, units in all or None, unit name).
 Progress = Callable[[int, int | None, str], None]
 
@@ -128,7 +132,7 @@ class TransferService:
         async def produce() -> None:
             try:
                 while True:
-                    batch = await asyncio.to_thread(_take, reader, BATCH)
+                    batch = await asyncio.to_thread(_take, reader, BATCH, BATCH_BYTES)
                     if not batch:
                         return
                     # Parsing (worker processes) and blob writing (a thread) run ahead of the consumer, which
@@ -256,11 +260,14 @@ class TransferService:
         return result
 
 
-def _take(reader: Iterator[ArchivedMessage], count: int) -> list[ArchivedMessage]:
+def _take(reader: Iterator[ArchivedMessage], count: int, size: int) -> list[ArchivedMessage]:
+    """The next messages of `reader`: `count` of them, or fewer once they hold `size` bytes (at least one)."""
     batch = []
+    held = 0
     for message in reader:
         batch.append(message)
-        if len(batch) >= count:
+        held += len(message.raw)
+        if len(batch) >= count or held >= size:
             break
     return batch
 
