@@ -3,7 +3,7 @@ imaptest uses: LOGIN, LIST, SELECT, then rounds of FETCH (headers of the last me
 STORE (flags), STORE (\\Deleted), EXPUNGE and APPEND, and LOGOUT; then again from a new connection.
 
     python bench/imap.py [--clients 10] [--seconds 20] [--mailboxes 10] [--messages 50] [--rounds 3]
-                         [--size 3] [--profile FILE]
+                         [--size 3] [--readonly] [--profile FILE]
 
 Prints one JSON line: commands, seconds, commands/s, errors (tagged NO/BAD, dropped connections) with the first few,
 ms per command (mean and p95) for each command, the server's CPU seconds over the run (and per command), its peak
@@ -144,8 +144,10 @@ class Client:
             pass
 
 
-async def session(port: int, address: str, rounds: int, size_kb: int, timings: dict[str, list[float]]) -> None:
-    """One connection's mix (imaptest's default states): login, list, select, rounds of work, logout."""
+async def session(port: int, address: str, rounds: int, size_kb: int, timings: dict[str, list[float]],
+                  readonly: bool = False) -> None:
+    """One connection's mix (imaptest's default states): login, list, select, rounds of work, logout. `readonly`
+    keeps only what changes nothing (FETCH with BODY.PEEK), to tell the cost of reads from that of writes."""
     client = await Client.connect(port, timings)
     try:
         await client.command("LOGIN", f'LOGIN "{address}" "{PASSWORD}"'.encode())
@@ -156,12 +158,17 @@ async def session(port: int, address: str, rounds: int, size_kb: int, timings: d
                 low = max(1, client.exists - 9)
                 await client.command("FETCH headers", b"FETCH %d:* (UID FLAGS RFC822.SIZE INTERNALDATE "
                                      b"BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])" % low)
-                await client.command("FETCH body", b"FETCH %d (BODY[])" % random.randint(1, client.exists))
+                await client.command("FETCH body", b"FETCH %d (%s)" % (random.randint(1, client.exists),
+                                                                      b"BODY.PEEK[]" if readonly else b"BODY[]"))
+                if readonly:
+                    continue
                 await client.command("STORE flags", b"STORE %d +FLAGS (\\Flagged $Bench)"
                                      % random.randint(1, client.exists))
                 await client.command("STORE deleted", b"STORE %d +FLAGS.SILENT (\\Deleted)"
                                      % random.randint(1, client.exists))
                 await client.command("EXPUNGE", b"EXPUNGE")
+            if readonly:
+                continue
             body = make_message(random.randrange(1 << 30), size_kb)
             await client.command("APPEND", b"APPEND INBOX (\\Seen) {%d+}\r\n%s" % (len(body), body))
         await client.command("LOGOUT", b"LOGOUT")
@@ -170,10 +177,10 @@ async def session(port: int, address: str, rounds: int, size_kb: int, timings: d
 
 
 async def worker(port: int, address: str, deadline: float, rounds: int, size_kb: int,
-                 timings: dict[str, list[float]], errors: list[str]) -> None:
+                 timings: dict[str, list[float]], errors: list[str], readonly: bool = False) -> None:
     while time.perf_counter() < deadline:
         try:
-            await session(port, address, rounds, size_kb, timings)
+            await session(port, address, rounds, size_kb, timings, readonly)
         except (Failed, ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
             errors.append(repr(exc))
 
@@ -192,13 +199,13 @@ async def fill(port: int, addresses: list[str], messages: int, size_kb: int) -> 
 
 
 async def run(port: int, clients: int, seconds: float, addresses: list[str], rounds: int,
-              size_kb: int) -> dict[str, object]:
+              size_kb: int, readonly: bool = False) -> dict[str, object]:
     timings: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     start = time.perf_counter()
     deadline = start + seconds
     await asyncio.gather(*(worker(port, addresses[index % len(addresses)], deadline, rounds, size_kb, timings,
-                                  errors) for index in range(clients)))
+                                  errors, readonly) for index in range(clients)))
     elapsed = time.perf_counter() - start
     commands = sum(len(values) for values in timings.values())
     per_command = {}
@@ -233,6 +240,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=50, help="messages in each INBOX before the run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of fetch/store/expunge/append per session")
     parser.add_argument("--size", type=int, default=3, help="KB per message")
+    parser.add_argument("--readonly", action="store_true", help="only commands that change nothing (diagnosis)")
     parser.add_argument("--profile", type=Path, help="write a py-spy flame graph of the server here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -252,7 +260,8 @@ def main() -> None:
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             load = os.getloadavg()[0]
             cpu = cpu_seconds(process.pid)
-            result = asyncio.run(run(port, args.clients, args.seconds, addresses, args.rounds, args.size))
+            result = asyncio.run(run(port, args.clients, args.seconds, addresses, args.rounds, args.size,
+                                     args.readonly))
             cpu = cpu_seconds(process.pid) - cpu
             rss = peak_rss_mb(process.pid)
             if spy is not None:
@@ -262,7 +271,8 @@ def main() -> None:
             process.wait(60)
     commands = result["commands"]
     assert isinstance(commands, int)
-    print(json.dumps({"bench": "imap", "clients": args.clients, "mailboxes": args.mailboxes, "size_kb": args.size,
+    print(json.dumps({"bench": "imap", "mix": "readonly" if args.readonly else "imaptest", "clients": args.clients,
+                      "mailboxes": args.mailboxes, "size_kb": args.size,
                       **result, "server_cpu_s": round(cpu, 2),
                       "server_cpu_ms_per_command": round(1000 * cpu / max(1, commands), 3),
                       "server_peak_rss_mb": round(rss, 1), "cpus": os.cpu_count(), "load_before": round(load, 2),
