@@ -7,9 +7,9 @@ Invariants:
   the store returned, i.e. after commit; blobs no message uses any more are removed after that.
 - `append` and `copy` return only when the new entries are durable (ingest group commit), so a protocol may then
   acknowledge (IMAP `OK [APPENDUID ...]`).
-- Search (`search_rows`, `text_candidates`) reads only the named folder; the text index gives candidates, and says
-  when a candidate is proven (the query is one word or one CJK run, found in a column that holds exactly the text
-  searched), so the caller reads a message only when the index cannot decide.
+- Search (`search_matching`, `search_rows`, `text_condition`) reads only the named folder; a text criterion becomes
+  an index match that is proven (the query is one word or one CJK run, found in a column that holds exactly the
+  text searched) or only a "maybe", so the caller reads a message only when the index cannot decide.
 - Folder names use "/" as the hierarchy delimiter; a name with an empty level, a control character, a wildcard
   (`*`, `%`) or more than `MAX_NAME` characters is refused with InvalidInput. Creating or renaming to a name whose
   superiors do not exist creates them (RFC 9051 §6.3.4).
@@ -31,7 +31,7 @@ from yizhan.services.bus import EventBus
 from yizhan.services.prepare import prepare_message
 from yizhan.store.events import FlagsChanged, MessagesExpunged
 from yizhan.store.folders import canonical_name
-from yizhan.store.imapsearch import ImapSearch, SearchRow
+from yizhan.store.imapsearch import Cond, Const, ImapSearch, SearchRow, TextMatch
 from yizhan.store.ingest import NewEntry
 from yizhan.store.mailview import EntryData, EntryState, MailView
 from yizhan.store.messages import flag_bits
@@ -203,29 +203,32 @@ class MailboxService:
     async def fetch_data(self, folder: FolderRecord, uids: Sequence[int]) -> list[EntryData]:
         return await self.view.data(folder.id, uids)
 
-    async def search_rows(self, folder: FolderRecord, min_uid: int = 1, max_uid: int | None = None,
-                          with_envelope: bool = False) -> list[SearchRow]:
-        """The folder's entries (UIDs in [min_uid, max_uid]) with what SEARCH's metadata criteria look at."""
-        return await self.imapsearch.rows(folder.id, min_uid, max_uid, with_envelope)
+    async def search_matching(self, folder: FolderRecord, cond: Cond, min_uid: int = 1,
+                              max_uid: int | None = None) -> list[tuple[int, int, bool]]:
+        """(UID, MODSEQ, undecided) of the folder's entries that match `cond` or may (see store.imapsearch)."""
+        return await self.imapsearch.matching(folder.id, cond, min_uid, max_uid)
 
-    async def text_candidates(self, folder: FolderRecord, field: str, value: str) -> tuple[set[int] | None, bool]:
-        """(UIDs whose indexed `field` may contain `value`, whether a match proves it); (None, False) when the
-        index cannot answer (no index, an unindexed header, a value without a word), so every entry is a candidate.
+    async def search_rows(self, folder: FolderRecord, uids: Sequence[int], with_envelope: bool = False,
+                          ) -> list[SearchRow]:
+        """What SEARCH's criteria look at for these entries, to decide what SQL could not."""
+        return await self.imapsearch.rows(folder.id, uids, with_envelope)
+
+    @staticmethod
+    def text_condition(field: str, value: str) -> Cond:
+        """The search index's answer to "does `field` contain `value`" as a condition: a match where the index
+        holds the field (proven when the value is a single word or CJK run and the column holds exactly that
+        field, else "maybe"), or undecided (an unindexed header, a value without a word).
 
         `field` is "text", "body" or a lower-cased header name. Words match where they start (as the index
-        stores words), CJK text anywhere. A match proves the substring when the value is a single word or CJK
-        run and the column holds exactly the field searched.
+        stores words), CJK text anywhere.
         """
         columns = _TEXT_COLUMNS.get(field)
         if columns is None:
-            return None, False
+            return Const(None)
         expression = column_expression(columns[0], value, prefix=True)
         if expression is None:
-            return None, False
-        found = await self.imapsearch.text_uids(folder.id, expression)
-        if found is None:
-            return None, False
-        return found, columns[1] and single_segment(value)
+            return Const(None)
+        return TextMatch(expression, columns[1] and single_segment(value))
 
     async def vanished(self, folder: FolderRecord, modseq: int) -> list[int]:
         """UIDs expunged from the folder after `modseq` (RFC 7162 §3.2.10 VANISHED (EARLIER))."""

@@ -2,8 +2,8 @@
 CONDSTORE's MODSEQ criterion (RFC 7162 §3.1.5).
 
 Invariants:
-- The criteria are evaluated by `searcheval` (metadata from the store's rows, text through the search index, a
-  message read only when the index cannot decide); EXPUNGE responses are held back during SEARCH by number.
+- The criteria are evaluated by `searcheval` (in SQL where possible, text through the search index, a message read
+  only when neither can decide); EXPUNGE responses are held back during SEARCH by number.
 - Without RETURN, an IMAP4rev1 client gets `* SEARCH ...` (with `(MODSEQ n)` when MODSEQ was used and something
   matched); an IMAP4rev2 client, or any RETURN option, gets `* ESEARCH (TAG "t") [UID] ...` (RFC 9051 §7.3.4).
   RETURN (SAVE) alone sends no ESEARCH response (RFC 5182 §2.4).
@@ -38,14 +38,14 @@ async def search(session: Session, command: c.Search) -> Done:
     if with_modseq:
         session.enable_condstore()
     try:
-        rows = await evaluate(session.services.mailbox, selected, command.criteria)
+        found = await evaluate(session.services.mailbox, selected, command.criteria)
     except Exception:
         if save:
             selected.saved = ()
         raise
-    uids = [row.uid for row in rows]
+    uids = [uid for uid, _ in found]
     values = uids if command.uid else [selected.number_of(uid) or 0 for uid in uids]
-    highest = max(row.modseq for row in rows) if with_modseq and rows else None
+    highest = max(modseq for _, modseq in found) if with_modseq and found else None
     if options is not None and save:
         selected.saved = _saved(uids, options)
     if options is None and not session.rev2:

@@ -1,55 +1,55 @@
 """Evaluating a SEARCH criteria tree (`search.SearchKey`, RFC 9051 §6.4.4) over one selected mailbox, cheaply.
 
-How: metadata criteria (flags, numbers, UIDs, dates, sizes, MODSEQ) are decided from the rows the store returns
-for the folder, without reading messages. Text criteria (HEADER, FROM/TO/CC/BCC/SUBJECT, BODY, TEXT) first ask the
-search index (`services.mailbox.text_candidates`): an entry the index does not return does not match; one it
-returns matches for sure when the index can prove it, else "maybe". The tree is evaluated in three-valued (Kleene)
-logic, so only entries whose result is still unknown are checked: SUBJECT, FROM, TO, CC and BCC against the
-cached ENVELOPE (RFC 3501 §6.4.4 defines FROM etc. on the envelope's fields; names decoded from RFC 2047), any
-other criterion against the message read and decoded.
+How: the tree is translated into the store's condition tree (`store.imapsearch`) and evaluated in SQL, in
+three-valued logic: flags, keywords, sizes, internal dates, MODSEQ, UIDs and message numbers (mapped to UID ranges
+through the session's numbering) are decided there; text criteria become search-index matches, proven or only
+"maybe" (`services.mailbox.text_condition`); the Date header's day is decided in SQL except within a day of the
+boundary (time zones). Only the entries SQL leaves undecided are checked here, one by one: first on the cached
+ENVELOPE, then, if still needed, on the message read and decoded (`searchtext`).
 
 Invariants:
 - Only entries the session knows (its message numbers) are considered; the result is ascending UIDs.
-- Substring matches are case-insensitive after NFKC (RFC 9051 §6.4.4 leaves the comparison to the server); text
-  found by the index is matched where words start, CJK text anywhere (so 北京 is found inside 北京会议), and
-  headers the index does not hold (HEADER X-Custom) are checked by reading the message.
+- Substring matches are case-insensitive after NFKC (RFC 9051 §6.4.4 leaves the comparison to the server); text the
+  index holds is matched where words start, CJK text anywhere (so 北京 is found inside 北京会议); an entry the
+  index does not return for a text criterion does not contain it. Headers the index does not hold (HEADER
+  X-Custom) are checked by reading the messages SQL could not rule out.
 - Internal dates (BEFORE, ON, SINCE) are compared as UTC days; the Date header (SENTBEFORE, SENTON, SENTSINCE) by
   its own calendar day, falling back to the internal date when the message has none. \\Recent is never set.
+- A tree too large for one SQL statement (more than `_MAX_NODES` criteria, or sets of many ranges) is left
+  undecided in SQL and evaluated here, so any valid SEARCH is answered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import calendar
 import datetime
-import email.utils
 import time
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from yizhan.mail.charsets import decode_header_value
-from yizhan.mail.imapformat import parse_structure
-from yizhan.mail.parse import parse_message
 from yizhan.protocols.imap import search as sk
+from yizhan.protocols.imap.searchtext import ENVELOPE_FIELDS, TextKey, check_envelope, check_text, sent_day, utc_day
 from yizhan.protocols.imap.selected import Selected
+from yizhan.protocols.imap.sequence import SequenceSet
 from yizhan.services.mailbox import MailboxService
+from yizhan.store import imapsearch as q
 from yizhan.store.imapsearch import SearchRow
+from yizhan.store.messages import flag_bits
 from yizhan.util.errors import NotFound
 
-Tri = bool | None
-TextKey = sk.Header | sk.Text
-Sexp = list["Sexp"] | str | None
-# The ENVELOPE fields (RFC 9051 §7.5.2) that answer a header criterion without reading the message.
-_ENVELOPE_FIELDS = {"subject": 1, "from": 2, "to": 5, "cc": 6, "bcc": 7}
-_MAX_ENVELOPE = 1 << 20
+Verdict = bool | None
+_MAX_NODES = 300
+_MAX_RANGES = 200
+_DAY = 86400
+# A Date header's own day is its UTC instant shifted by its zone, between -12:00 and +14:00.
+_WEST, _EAST = 12 * 3600, 14 * 3600
 
 
 @dataclass
 class _Context:
     selected: Selected
     now: int
-    # Per text criterion: (candidate UIDs or None for "any entry may match", proven).
-    texts: dict[TextKey, tuple[set[int] | None, bool]] = field(default_factory=dict)
     ranges: dict[sk.Sequence, list[tuple[int, int]]] = field(default_factory=dict)
     saved: frozenset[int] = frozenset()
 
@@ -70,128 +70,71 @@ def uses_modseq(key: sk.SearchKey) -> bool:
     return any(isinstance(k, sk.ModSeq) for k in _walk(key))
 
 
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
+def _day_start(day: datetime.date) -> int:
+    return calendar.timegm(day.timetuple())
 
 
-def _utc_day(seconds: int) -> datetime.date:
-    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).date()
+def _uid_ranges(spans: list[tuple[int, int]]) -> q.Cond:
+    return q.UidIn(tuple(spans)) if len(spans) <= _MAX_RANGES else q.Const(None)
 
 
-def parse_envelope(envelope: str) -> list[Sexp] | None:
-    """The cached ENVELOPE as nested lists of strings and None (NIL); None when it cannot be read."""
-    data = envelope.encode("utf-8")[:_MAX_ENVELOPE]
-    stack: list[list[Sexp]] = [[]]
-    i = 0
-    try:
-        while i < len(data):
-            ch = data[i:i + 1]
-            if ch == b"(":
-                stack.append([])
-                i += 1
-            elif ch == b")":
-                done = stack.pop()
-                stack[-1].append(done)
-                i += 1
-            elif ch == b" ":
-                i += 1
-            elif ch == b'"':
-                out = bytearray()
-                i += 1
-                while data[i:i + 1] != b'"':
-                    if data[i:i + 1] == b"\\":
-                        i += 1
-                    out += data[i:i + 1]
-                    i += 1
-                    if i >= len(data):
-                        return None
-                stack[-1].append(out.decode("utf-8", "replace"))
-                i += 1
-            elif ch == b"{":
-                close = data.index(b"}", i)
-                size = int(data[i + 1:close])
-                start = close + 3  # "}" CR LF
-                stack[-1].append(data[start:start + size].decode("utf-8", "replace"))
-                i = start + size
-            elif data[i:i + 3] == b"NIL":
-                stack[-1].append(None)
-                i += 3
-            else:
-                return None
-    except (ValueError, IndexError):
-        return None
-    top = stack[0]
-    if len(stack) != 1 or len(top) != 1 or not isinstance(top[0], list):
-        return None
-    return top[0]
+def _translate(key: sk.SearchKey, ctx: _Context) -> q.Cond:
+    """The store condition for `key`: SQL decides what it can, the rest is undecided (NULL)."""
+    if isinstance(key, sk.All | sk.Old):
+        return q.Const(True)
+    if isinstance(key, sk.Recent | sk.New):
+        return q.Const(False)
+    if isinstance(key, sk.Flag):
+        bits, keywords = flag_bits([key.flag])
+        return q.FlagBit(bits, key.present) if bits else q.Keyword(keywords[0], key.present)
+    if isinstance(key, sk.Text):
+        if not key.value:
+            return q.Const(True)  # The empty string is in every message.
+        return MailboxService.text_condition("body" if key.body_only else "text", key.value)
+    if isinstance(key, sk.Header):
+        return MailboxService.text_condition(key.field, key.value) if key.value else q.Const(None)
+    if isinstance(key, sk.Date):
+        start = _day_start(key.day)
+        if not key.sent:
+            if key.op == "before":
+                return q.Compare("internal_date", "lt", start)
+            if key.op == "since":
+                return q.Compare("internal_date", "ge", start)
+            return q.AllOf((q.Compare("internal_date", "ge", start), q.Compare("internal_date", "lt", start + _DAY)))
+        surely_before = q.Compare("date", "lt", start - _EAST)
+        surely_since = q.Compare("date", "ge", start + _WEST)
+        if key.op == "before":
+            return q.Tri(surely_before, surely_since)
+        if key.op == "since":
+            return q.Tri(surely_since, surely_before)
+        return q.Tri(None, q.AnyOf((surely_before, q.Compare("date", "ge", start + _DAY + _WEST))))
+    if isinstance(key, sk.Size):
+        if key.op == "larger":
+            return q.Compare("size", "ge", key.size + 1)
+        return q.Compare("size", "lt", key.size)
+    if isinstance(key, sk.Age):
+        # RFC 5032 §3: YOUNGER n is within the last n seconds, OLDER n is not.
+        return q.Compare("internal_date", "ge" if key.op == "younger" else "lt", ctx.now - key.seconds)
+    if isinstance(key, sk.Sequence):
+        if key.seq.saved:
+            return _uid_ranges(SequenceSet.from_numbers(sorted(ctx.saved)).resolve(0))
+        if key.uid:
+            return _uid_ranges(ctx.ranges[key])
+        uids = ctx.selected.uids
+        spans = [(uids[a - 1], uids[min(b, len(uids)) - 1]) for a, b in ctx.ranges[key] if 1 <= a <= len(uids)]
+        return _uid_ranges(spans)
+    if isinstance(key, sk.ModSeq):
+        return q.Compare("modseq", "ge", key.modseq)
+    if isinstance(key, sk.Not):
+        return q.Not(_translate(key.key, ctx))
+    if isinstance(key, sk.Or):
+        return q.AnyOf((_translate(key.left, ctx), _translate(key.right, ctx)))
+    assert isinstance(key, sk.And)
+    return q.AllOf(tuple(_translate(sub, ctx) for sub in key.keys))
 
 
-def _address_text(field: Sexp) -> str:
-    """An envelope address list as `Name <mailbox@host>, ...`, names decoded (RFC 2047)."""
-    if not isinstance(field, list):
-        return ""
-    parts = []
-    for address in field:
-        if not isinstance(address, list) or len(address) != 4:
-            continue
-        name, _, mailbox, host = (a if isinstance(a, str) else "" for a in address)
-        name = decode_header_value(name) if name else ""
-        addr = f"{mailbox}@{host}" if mailbox and host else mailbox
-        parts.append(f"{name} <{addr}>" if name and addr else name or addr)
-    return ", ".join(parts)
-
-
-def _check_envelope(envelope: str, keys: list[TextKey]) -> dict[TextKey, bool]:
-    """The header criteria the ENVELOPE answers (SUBJECT, FROM, TO, CC, BCC with a non-empty value)."""
-    fields = parse_envelope(envelope) if envelope else None
-    if fields is None or len(fields) < 8:
-        return {}
-    out: dict[TextKey, bool] = {}
-    for key in keys:
-        if isinstance(key, sk.Header) and key.value and key.field in _ENVELOPE_FIELDS:
-            value = fields[_ENVELOPE_FIELDS[key.field]]
-            if key.field == "subject":
-                text = decode_header_value(value) if isinstance(value, str) else ""
-            else:
-                text = _address_text(value)
-            out[key] = _fold(key.value) in _fold(text)
-    return out
-
-
-def _envelope_date(envelope: str) -> str | None:
-    """The Date field written first in a cached ENVELOPE (a quoted string), or None."""
-    if not envelope.startswith('("'):
-        return None
-    out = []
-    i = 2
-    while i < len(envelope):
-        ch = envelope[i]
-        if ch == "\\" and i + 1 < len(envelope):
-            out.append(envelope[i + 1])
-            i += 2
-            continue
-        if ch == '"':
-            return "".join(out)
-        out.append(ch)
-        i += 1
-    return None
-
-
-def sent_day(row: SearchRow) -> datetime.date:
-    """The calendar day of the Date header in its own zone (RFC 9051 §6.4.4: time and timezone disregarded)."""
-    written = _envelope_date(row.envelope)
-    if written:
-        try:
-            parsed = email.utils.parsedate_to_datetime(written)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            parsed = None
-        if parsed is not None:
-            return parsed.date()
-    return _utc_day(row.date)
-
-
-def _and(values: Iterator[Tri]) -> Tri:
-    result: Tri = True
+def _and(values: Iterator[Verdict]) -> Verdict:
+    result: Verdict = True
     for value in values:
         if value is False:
             return False
@@ -200,7 +143,8 @@ def _and(values: Iterator[Tri]) -> Tri:
     return result
 
 
-def _eval(key: sk.SearchKey, row: SearchRow, ctx: _Context, exact: dict[TextKey, bool] | None) -> Tri:
+def _eval(key: sk.SearchKey, row: SearchRow, ctx: _Context, exact: dict[TextKey, bool]) -> Verdict:
+    """`key` on one row; text criteria from `exact` (undecided when missing)."""
     if isinstance(key, sk.All | sk.Old):
         return True
     if isinstance(key, sk.Flag):
@@ -208,24 +152,18 @@ def _eval(key: sk.SearchKey, row: SearchRow, ctx: _Context, exact: dict[TextKey,
         return any(f.lower() == wanted for f in row.flags) == key.present
     if isinstance(key, sk.Recent | sk.New):
         return False
+    if isinstance(key, sk.Text) and not key.value:
+        return True
     if isinstance(key, sk.Header | sk.Text):
-        if exact is not None and key in exact:
-            return exact[key]
-        candidates, proven = ctx.texts[key]
-        if candidates is None:
-            return None
-        if row.uid not in candidates:
-            return False
-        return True if proven else None
+        return exact.get(key)
     if isinstance(key, sk.Date):
-        day = sent_day(row) if key.sent else _utc_day(row.internal_date)
+        day = sent_day(row) if key.sent else utc_day(row.internal_date)
         if key.op == "before":
             return day < key.day
         return day == key.day if key.op == "on" else day >= key.day
     if isinstance(key, sk.Size):
         return row.size > key.size if key.op == "larger" else row.size < key.size
     if isinstance(key, sk.Age):
-        # RFC 5032 §3: YOUNGER n is within the last n seconds, OLDER n is not.
         within = ctx.now - row.internal_date <= key.seconds
         return within if key.op == "younger" else not within
     if isinstance(key, sk.Sequence):
@@ -250,80 +188,61 @@ def _eval(key: sk.SearchKey, row: SearchRow, ctx: _Context, exact: dict[TextKey,
     return _and(_eval(sub, row, ctx, exact) for sub in key.keys)
 
 
-def _check_text(raw: bytes, keys: list[TextKey]) -> dict[TextKey, bool]:
-    """Each text criterion decided on the message itself (in a thread: it parses)."""
-    root = parse_structure(raw)
-    headers = [(name, decode_header_value(value)) for name, value in root.headers]
-    parsed = parse_message(raw) if any(isinstance(k, sk.Text) for k in keys) else None
-    out: dict[TextKey, bool] = {}
-    for key in keys:
-        if isinstance(key, sk.Header):
-            values = [value for name, value in headers if name == key.field]
-            needle = _fold(key.value)
-            out[key] = bool(values) if not needle else any(needle in _fold(v) for v in values)
-            continue
-        assert parsed is not None
-        hay = [parsed.body_text, *parsed.attachment_names]
-        if not key.body_only:
-            hay += [value for _, value in headers]
-        needle = _fold(key.value)
-        out[key] = any(needle in _fold(h) for h in hay)
-    return out
-
-
-def _uid_bounds(key: sk.SearchKey, largest: int) -> tuple[int, int | None]:
-    """UIDs outside these bounds cannot match (from a UID criterion at the top level), to read fewer rows."""
+def _uid_bounds(key: sk.SearchKey, largest: int) -> tuple[int, int]:
+    """UIDs outside these bounds cannot match (a UID criterion at the top level, and the largest UID known)."""
     keys = key.keys if isinstance(key, sk.And) else (key,)
-    low, high = 1, None
+    low, high = 1, largest
     for sub in keys:
         if isinstance(sub, sk.Sequence) and sub.uid and not sub.seq.saved:
             spans = sub.seq.resolve(largest)
             if spans:
                 low = max(low, spans[0][0])
-                high = spans[-1][1] if high is None else min(high, spans[-1][1])
+                high = min(high, spans[-1][1])
     return low, high
 
 
-async def evaluate(mailbox: MailboxService, selected: Selected, criteria: sk.SearchKey) -> list[SearchRow]:
-    """The rows of the session's messages matching `criteria`, ascending by UID."""
-    ctx = _Context(selected, int(time.time()), saved=frozenset(selected.saved))
-    largest_uid = selected.uids[-1] if selected.uids else 0
-    text_keys: list[TextKey] = []
-    with_envelope = False
-    for key in _walk(criteria):
-        if isinstance(key, sk.Header | sk.Text) and key not in ctx.texts:
-            if isinstance(key, sk.Text) and not key.value:
-                ctx.texts[key] = (set(selected.uids), True)  # The empty string is in every message.
-                continue
-            field_name = ("body" if key.body_only else "text") if isinstance(key, sk.Text) else key.field
-            if isinstance(key, sk.Header) and not key.value:
-                ctx.texts[key] = (None, False)
-            else:
-                ctx.texts[key] = await mailbox.text_candidates(selected.folder, field_name, key.value)
-            text_keys.append(key)
-        elif isinstance(key, sk.Sequence) and not key.seq.saved:
-            ctx.ranges[key] = key.seq.resolve(largest_uid if key.uid else selected.exists)
-        if (isinstance(key, sk.Date) and key.sent) or (isinstance(key, sk.Header) and key.field in _ENVELOPE_FIELDS):
-            with_envelope = True
-    low, high = _uid_bounds(criteria, largest_uid)
-    if not selected.uids or (high is not None and high < low):
-        return []
-    rows = await mailbox.search_rows(selected.folder, low, high, with_envelope)
-    matched: list[SearchRow] = []
-    for row in rows:
-        if selected.number_of(row.uid) is None:
-            continue
-        verdict = _eval(criteria, row, ctx, None)
-        if verdict is None and with_envelope:
-            exact = _check_envelope(row.envelope, text_keys)
-            verdict = _eval(criteria, row, ctx, exact)
+async def _decide(mailbox: MailboxService, ctx: _Context, criteria: sk.SearchKey, uids: list[int],
+                  text_keys: list[TextKey]) -> list[tuple[int, int]]:
+    """(UID, MODSEQ) of those undecided entries that match, checked one by one."""
+    with_envelope = any(isinstance(k, sk.Header) and k.field in ENVELOPE_FIELDS for k in text_keys) or any(
+        isinstance(k, sk.Date) and k.sent for k in _walk(criteria))
+    matched: list[tuple[int, int]] = []
+    for row in await mailbox.search_rows(ctx.selected.folder, uids, with_envelope):
+        exact = check_envelope(row.envelope, text_keys) if with_envelope else {}
+        verdict = _eval(criteria, row, ctx, exact)
         if verdict is None:
             try:
                 raw = await mailbox.read(row.blob)
             except NotFound:
                 continue
-            exact = await asyncio.to_thread(_check_text, raw, text_keys)
+            exact = await asyncio.to_thread(check_text, raw, text_keys)
             verdict = _eval(criteria, row, ctx, exact)
         if verdict:
-            matched.append(row)
+            matched.append((row.uid, row.modseq))
     return matched
+
+
+async def evaluate(mailbox: MailboxService, selected: Selected, criteria: sk.SearchKey) -> list[tuple[int, int]]:
+    """(UID, MODSEQ) of the session's messages matching `criteria`, ascending by UID."""
+    if not selected.uids:
+        return []
+    ctx = _Context(selected, int(time.time()), saved=frozenset(selected.saved))
+    largest_uid = selected.uids[-1]
+    nodes = 0
+    text_keys: list[TextKey] = []
+    for key in _walk(criteria):
+        nodes += 1
+        if isinstance(key, sk.Header | sk.Text) and key not in text_keys:
+            text_keys.append(key)
+        elif isinstance(key, sk.Sequence) and not key.seq.saved:
+            ctx.ranges[key] = key.seq.resolve(largest_uid if key.uid else selected.exists)
+    low, high = _uid_bounds(criteria, largest_uid)
+    if high < low:
+        return []
+    cond = _translate(criteria, ctx) if nodes <= _MAX_NODES else q.Const(None)
+    found = await mailbox.search_matching(selected.folder, cond, low, high)
+    sure = [(uid, modseq) for uid, modseq, undecided in found if not undecided]
+    unsure = [uid for uid, _, undecided in found if undecided]
+    if unsure:
+        sure = sorted(sure + await _decide(mailbox, ctx, criteria, unsure, text_keys))
+    return [(uid, modseq) for uid, modseq in sure if selected.number_of(uid) is not None]
