@@ -1,8 +1,10 @@
 """Streaming mbox reader and writer (mboxrd on write; mboxrd and mboxo on read).
 
 Invariants:
-- Reading holds one message in memory at a time: the file is iterated line by line through a buffered binary
-  reader and never read whole; `MboxReader.progress` counts the bytes consumed, `total` is the file size.
+- Reading holds one message in memory at a time: the file is read in chunks (1 MiB, or the message's size when
+  it is larger) searched for separators, never whole; `MboxReader.progress` counts the bytes consumed, `total`
+  is the file size. The rules below are line-based; tests/services/test_mbox_reader.py checks the chunked
+  reader against a line-by-line model of them at every chunk size.
 - No message is lost: text before the first From_ line becomes a message marked `malformed`, and a message
   whose From_ line has an unreadable date is kept with `internal_date=None`.
 - A line starting with "From " at the start of the file or after an empty line begins a new message; the one
@@ -37,7 +39,9 @@ from yizhan.util.durable import fsync_directory
 _BUFFER = 1 << 20
 _BLANK = (b"\n", b"\r\n")
 _METADATA_PREFIXES = (b"status:", b"x-status:", b"x-keywords:")
-_UNESCAPE = re.compile(rb">+From ")
+# An escaped From_ line after the first line (a literal start lets `re` skip ahead with a fast search).
+_UNESCAPE_LINES = re.compile(rb"\n>(>*From )")
+_ESCAPED_FIRST_LINE = re.compile(rb">+From ")
 _ESCAPE = re.compile(rb"^(>*From )", re.MULTILINE)
 
 _MONTHS = {
@@ -131,6 +135,29 @@ def format_asctime(moment: datetime) -> str:
     )
 
 
+def _find_separator(buf: bytes, start: int) -> tuple[int, int] | None:
+    """The next message boundary in `buf` at or after `start`: a From_ line after a blank line, as (offset of
+    the line break ending the line before the blank one, offset of the From_ line), or None."""
+    at = start
+    while (found := buf.find(b"\nFrom ", at)) >= 0:
+        # The line before the From_ line is blank: "\n" or "\r\n" right after another line break.
+        if found - 1 >= start and buf[found - 1] == 0x0A:
+            return found - 1, found + 1
+        if found - 2 >= start and buf[found - 1] == 0x0D and buf[found - 2] == 0x0A:
+            return found - 2, found + 1
+        at = found + 1
+    return None
+
+
+def _lines(raw: bytes) -> list[bytes]:
+    """`raw` cut after each LF (only LF ends a line in mbox), line endings kept."""
+    parts = raw.split(b"\n")
+    lines = [part + b"\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
 def _split_metadata(lines: list[bytes]) -> tuple[list[bytes], frozenset[str], frozenset[str]]:
     """Remove Status/X-Status/X-Keywords lines (with their continuations) from the header section."""
     flags: set[str] = set()
@@ -205,11 +232,20 @@ class MboxReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _message(self, lines: list[bytes], from_line: bytes | None) -> ArchivedMessage:
-        """Build one message from its lines (unescaped, trailing mbox blank line already removed)."""
+    def _message(self, raw: bytes, from_line: bytes | None) -> ArchivedMessage:
+        """Build one message from its bytes (trailing mbox blank line already removed): lines `>+From ` lose one
+        `>`, metadata headers become flags and keywords."""
         self.count += 1
-        lines, flags, keywords = _split_metadata(lines)
-        raw = b"".join(lines)
+        if b">From " in raw:
+            raw = _UNESCAPE_LINES.sub(rb"\n\1", raw)
+            if _ESCAPED_FIRST_LINE.match(raw):
+                raw = raw[1:]
+        flags: frozenset[str] = frozenset()
+        keywords: frozenset[str] = frozenset()
+        header = raw[: _header_end(raw)].lower()
+        if b"status:" in header or b"x-keywords:" in header:
+            lines, flags, keywords = _split_metadata(_lines(raw))
+            raw = b"".join(lines)
         return ArchivedMessage(
             raw=raw,
             flags=flags,
@@ -220,45 +256,78 @@ class MboxReader:
         )
 
     def _generate(self) -> Generator[ArchivedMessage, None, None]:
-        lines: list[bytes] = []
-        from_line: bytes | None = None
-        started = False
-        previous_blank = True
-        consumed = 0
-        f: BinaryIO
-        with open(self.path, "rb", buffering=_BUFFER) as f:
-            for line in f:
-                if previous_blank and line.startswith(b"From "):
-                    if started:
-                        # The separator rule guarantees the collected lines end with the mbox blank line.
-                        if lines:
-                            lines.pop()
-                        self.progress = consumed
-                        yield self._message(lines, from_line)
-                    consumed += len(line)
-                    lines = []
-                    from_line = line
-                    started = True
-                    previous_blank = False
-                    continue
-                consumed += len(line)
-                blank = line in _BLANK
-                if not started:
-                    if blank:
-                        continue
-                    started = True
-                if line[:1] == b">" and _UNESCAPE.match(line):
-                    lines.append(line[1:])
-                else:
-                    lines.append(line)
-                previous_blank = blank
-        if started:
-            if lines and lines[-1] in _BLANK:
-                lines.pop()
-            self.progress = consumed
-            yield self._message(lines, from_line)
-        self.progress = consumed
+        """Messages found by searching chunks for separators (C-speed `find`), not line by line.
 
+        The rules are the line-based ones of the module docstring: a From_ line starts a message at the start of
+        the file (after blank lines) or after a blank line (`_find_separator`); the message is what
+        lies between its From_ line and the blank line before the next separator.
+        """
+        f: BinaryIO
+        with open(self.path, "rb", buffering=0) as f:
+            buf = b""
+            base = 0  # File offset of buf[0].
+            eof = False
+
+            def more(keep_from: int) -> int:
+                """Read the next chunk, dropping buf before `keep_from`; returns how far buf moved. Chunks grow
+                with a long message, so reading it stays linear."""
+                nonlocal buf, base, eof
+                chunk = f.read(max(_BUFFER, len(buf) - keep_from))
+                eof = not chunk
+                buf = buf[keep_from:] + chunk
+                base += keep_from
+                return keep_from
+
+            # Blank lines before the first message are skipped.
+            pos = 0
+            while True:
+                if len(buf) - pos < 5 and not eof:
+                    pos -= more(pos)
+                    continue
+                if buf.startswith(b"\n", pos):
+                    pos += 1
+                elif buf.startswith(b"\r\n", pos):
+                    pos += 2
+                else:
+                    break
+            if pos >= len(buf):
+                self.progress = base + len(buf)
+                return
+            from_line: bytes | None = None
+            if buf.startswith(b"From ", pos):
+                while (newline := buf.find(b"\n", pos)) < 0 and not eof:
+                    pos -= more(pos)
+                content = len(buf) if newline < 0 else newline + 1
+                from_line = buf[pos:content]
+            else:
+                # Text before any From_ line: kept as a malformed message.
+                content = pos
+            search = max(content - 1, pos)
+            while True:
+                match = _find_separator(buf, search)
+                if match is None:
+                    if not eof:
+                        # A separator the search missed can only start in the last bytes of buf. One byte
+                        # before the message is kept: a separator's first line break may be the From_ line's.
+                        resume = max(search, len(buf) - len(b"\n\r\nFrom ") + 1)
+                        moved = more(max(content - 1, 0))
+                        content -= moved
+                        search = max(resume - moved, 0)
+                        continue
+                    raw = buf[content:]
+                    if raw in _BLANK or raw.endswith((b"\n\n", b"\n\r\n")):
+                        raw = raw[: -1 if raw.endswith(b"\n\n") or raw == b"\n" else -2]
+                    self.progress = base + len(buf)
+                    yield self._message(raw, from_line)
+                    return
+                separator, following = match
+                self.progress = base + following
+                yield self._message(buf[content : separator + 1], from_line)
+                while (newline := buf.find(b"\n", following)) < 0 and not eof:
+                    following -= more(following)
+                content = len(buf) if newline < 0 else newline + 1
+                from_line = buf[following:content]
+                search = content - 1
 
 def read_mbox(path: Path) -> MboxReader:
     """Stream the messages of the mbox at `path` (raises ArchiveError if it is not a readable file)."""
