@@ -24,7 +24,6 @@ from yizhan.mail.charsets import decode_bytes
 MAX_DEPTH = 50
 _MAX_PARTS = 5000
 
-_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 # RFC 5322 §3.6.8: a field name is printable ASCII except ":"; obsolete syntax allows space before the colon.
 # One field with its continuation lines (RFC 5322 §2.2.3 folding).
 _FIELD = re.compile(rb"([!-9;-~]+)[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)(?:\n|\Z)")
@@ -93,8 +92,7 @@ def scan_headers(raw: bytes, start: int, end: int) -> tuple[list[tuple[str, str]
         return [], start + 1
     if raw.startswith(b"\r\n", start, end):
         return [], start + 2
-    m = _BLANK_LINE.search(raw, start, end)
-    header_end, body_start = (m.start(), m.end()) if m else (end, end)
+    header_end, body_start = _blank_line(raw, start, end)
     headers: list[tuple[str, str]] = []
     pos = start
     while pos < header_end:
@@ -116,6 +114,23 @@ def scan_headers(raw: bytes, start: int, end: int) -> tuple[list[tuple[str, str]
             text = text.replace("\x00", "")
         headers.append((m.group(1).decode("ascii").lower(), text.strip()))
     return headers, min(body_start, end)
+
+
+def _blank_line(raw: bytes, start: int, end: int) -> tuple[int, int]:
+    """Where the first empty line in raw[start:end] begins (with the CR ending the line before it) and ends,
+    like `\\r?\\n\\r?\\n` would match it, or (end, end). Two `find`s skip ahead much faster than the pattern,
+    which has no literal start."""
+    lf = raw.find(b"\n\n", start, end)
+    crlf = raw.find(b"\n\r\n", start, end)
+    if lf < 0 and crlf < 0:
+        return end, end
+    if crlf < 0 or 0 <= lf < crlf:
+        found, after = lf, lf + 2
+    else:
+        found, after = crlf, crlf + 3
+    if found > start and raw[found - 1] == 0x0D:
+        found -= 1
+    return found, after
 
 
 def parse_params(value: str) -> tuple[str, tuple[tuple[str, str], ...]]:

@@ -35,7 +35,9 @@ _EMPTY_ENVELOPE = "(" + " ".join(["NIL"] * 10) + ")"
 
 def _clean(text: str) -> str:
     """One line of display text: control characters removed, whitespace collapsed."""
-    return _WHITESPACE.sub(" ", _CONTROL.sub("", text)).strip()
+    # str.split() splits on exactly what `\s` matches in a str pattern (str.isspace), and is several times
+    # faster than a substitution.
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 def decode_body(raw: bytes, part: MimePart) -> bytes:
@@ -264,7 +266,7 @@ def _build(raw: bytes, root: MimePart, defects: list[str]) -> ParsedMessage:
         in_reply_to=_message_ids(headers.get("in-reply-to")),
         references=_message_ids(headers.get("references")),
         body_text=body_text,
-        preview=_WHITESPACE.sub(" ", body_text[: PREVIEW_CHARS * 4]).strip()[:PREVIEW_CHARS],
+        preview=" ".join(body_text[: PREVIEW_CHARS * 4].split())[:PREVIEW_CHARS],
         attachment_names=tuple(collector.names),
         has_attachments=collector.has_attachments,
         envelope=envelope,
