@@ -25,10 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import corpus
-from yizhan.config.paths import DataPaths
-from yizhan.config.settings import load_settings
-from yizhan.services.runtime import Services
+# Yizhan and the corpus are imported inside the functions: the parsing workers run this module again as
+# __mp_main__ when they start, and must not pay for importing the whole server (SQLAlchemy, Alembic, ...) to
+# parse mail. The forkserver preloads only what they need (see the end of this file).
 
 
 def _sqlite_library() -> ctypes.CDLL | None:
@@ -100,6 +99,10 @@ class Descendants:
 
 
 async def run_import(mbox: Path, data: Path) -> dict[str, float]:
+    from yizhan.config.paths import DataPaths
+    from yizhan.config.settings import load_settings
+    from yizhan.services.runtime import Services
+
     services = await Services.open(load_settings(None, environ={}), DataPaths(data))
     try:
         await services.directory.add_domain("example.com")
@@ -141,6 +144,8 @@ async def run_import(mbox: Path, data: Path) -> dict[str, float]:
 
 
 def main() -> None:
+    import corpus
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, action="append", help="messages (repeatable); default 5000, 20000")
     parser.add_argument("--seed", type=int, default=1)
@@ -159,4 +164,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     multiprocessing.set_start_method("forkserver")
+    multiprocessing.set_forkserver_preload(["yizhan.services.prepare"])
     main()
