@@ -13,8 +13,8 @@ BENCH = Path(__file__).resolve().parents[3] / "bench" / "imap_idle.py"
 
 
 async def test_300_idling_tls_connections_cost_under_100_kb_each() -> None:
-    process = await asyncio.create_subprocess_exec(sys.executable, str(BENCH), "--connections", "300", "--mailboxes", "2", "--tls",
-                                                   stdout=asyncio.subprocess.PIPE)
+    arguments = [str(BENCH), "--connections", "300", "--mailboxes", "2", "--tls"]
+    process = await asyncio.create_subprocess_exec(sys.executable, *arguments, stdout=asyncio.subprocess.PIPE)
     output, _ = await asyncio.wait_for(process.communicate(), 240)
     assert process.returncode == 0
     result = json.loads(output.decode().strip().splitlines()[-1])
