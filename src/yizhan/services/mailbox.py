@@ -103,7 +103,8 @@ def single_segment(value: str) -> bool:
     tokens = index_tokens(value)
     if tokens == [norm]:
         return True
-    if len(tokens) < 3 or len(tokens[-1]) != 1 or any(len(token) != 2 for token in tokens[:-1]):
+    # A CJK run of n characters is indexed as its n - 1 pairs and its last character.
+    if len(tokens) < 2 or len(tokens[-1]) != 1 or any(len(token) != 2 for token in tokens[:-1]):
         return False
     return "".join(token[0] for token in tokens[:-1]) + tokens[-1] == norm
 

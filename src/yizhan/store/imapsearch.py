@@ -120,6 +120,8 @@ class _Compiler:
     def __init__(self, sqlite: bool) -> None:
         self.sqlite = sqlite
         self.matches = 0
+        # Whether the condition reads the messages table (else the query needs no join).
+        self.messages = False
 
     def sql(self, cond: Cond) -> Any:
         if isinstance(cond, Const):
@@ -132,6 +134,7 @@ class _Compiler:
             found = func.lower(literal(" ") + t.entries.c.keywords + literal(" ")).like(pattern, escape="\\")
             return found if cond.present else not_(found)
         if isinstance(cond, Compare):
+            self.messages = self.messages or cond.column not in ("uid", "modseq")
             column = _COLUMNS[cond.column]
             return column < cond.value if cond.op == "lt" else column >= cond.value
         if isinstance(cond, UidIn):
@@ -142,6 +145,7 @@ class _Compiler:
             if not self.sqlite:
                 return null()
             self.matches += 1
+            self.messages = True
             name = f"fts{self.matches}"
             found = t.messages.c.id.in_(select(text("rowid")).select_from(text("message_text")).where(
                 text(f"message_text MATCH :{name}").bindparams(**{name: cond.match})))
@@ -167,10 +171,12 @@ class ImapSearch:
     async def matching(self, folder_id: int, cond: Cond, min_uid: int = 1,
                        max_uid: int | None = None) -> list[tuple[int, int, bool]]:
         """(UID, MODSEQ, undecided) of the entries in [min_uid, max_uid] that match or may match, by UID."""
-        expression = _Compiler(self.db.is_sqlite).sql(cond)
+        compiler = _Compiler(self.db.is_sqlite)
+        expression = compiler.sql(cond)
         verdict = case((expression, 1), (not_(expression), 0), else_=2).label("verdict")
-        inner = select(t.entries.c.uid, t.entries.c.modseq, verdict).select_from(
-            t.entries.join(t.messages, t.messages.c.id == t.entries.c.message_id)).where(
+        source = t.entries.join(t.messages, t.messages.c.id == t.entries.c.message_id) if compiler.messages \
+            else t.entries
+        inner = select(t.entries.c.uid, t.entries.c.modseq, verdict).select_from(source).where(
             t.entries.c.folder_id == folder_id, t.entries.c.uid >= min_uid)
         if max_uid is not None:
             inner = inner.where(t.entries.c.uid <= max_uid)
