@@ -184,7 +184,7 @@ class ImapSearch:
         query = select(sub.c.uid, sub.c.modseq, sub.c.verdict).where(sub.c.verdict != 0).order_by(sub.c.uid)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
-        return [(r.uid, r.modseq, r.verdict == 2) for r in rows]
+        return [(uid, modseq, verdict == 2) for uid, modseq, verdict in rows]
 
     async def rows(self, folder_id: int, uids: Sequence[int], with_envelope: bool = False) -> list[SearchRow]:
         """The rows of those `uids` that still exist, in UID order."""

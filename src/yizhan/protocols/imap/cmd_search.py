@@ -20,6 +20,17 @@ from yizhan.protocols.imap.sequence import SequenceSet
 from yizhan.protocols.imap.session import Done, Session
 
 
+def _numbers(known: list[int], uids: list[int]) -> list[int]:
+    """Message numbers of `uids` (ascending, all in `known`), found in one pass over the session's UIDs."""
+    out = []
+    index = 0
+    for uid in uids:
+        while known[index] < uid:
+            index += 1
+        out.append(index + 1)
+    return out
+
+
 def _saved(uids: list[int], options: tuple[str, ...]) -> tuple[int, ...]:
     others = set(options) - {"SAVE"}
     if others and others <= {"MIN", "MAX"} and uids:
@@ -44,7 +55,7 @@ async def search(session: Session, command: c.Search) -> Done:
             selected.saved = ()
         raise
     uids = [uid for uid, _ in found]
-    values = uids if command.uid else [selected.number_of(uid) or 0 for uid in uids]
+    values = uids if command.uid else _numbers(selected.uids, uids)
     highest = max(modseq for _, modseq in found) if with_modseq and found else None
     if options is not None and save:
         selected.saved = _saved(uids, options)

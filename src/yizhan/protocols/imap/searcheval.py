@@ -245,4 +245,5 @@ async def evaluate(mailbox: MailboxService, selected: Selected, criteria: sk.Sea
     unsure = [uid for uid, _, undecided in found if undecided]
     if unsure:
         sure = sorted(sure + await _decide(mailbox, ctx, criteria, unsure, text_keys))
-    return [(uid, modseq) for uid, modseq in sure if selected.number_of(uid) is not None]
+    known = set(selected.uids)
+    return [(uid, modseq) for uid, modseq in sure if uid in known]
