@@ -235,6 +235,13 @@ class MailboxService:
         """UIDs expunged from the folder after `modseq` (RFC 7162 §3.2.10 VANISHED (EARLIER))."""
         return await self.view.expunged_since(folder.id, modseq)
 
+    def read_blocking(self, blob: str) -> bytes | None:
+        """The raw bytes of a message, or None when gone; blocking: only for worker threads (`asyncio.to_thread`)."""
+        try:
+            return self.store.blobs.read(blob)
+        except FileNotFoundError:
+            return None
+
     async def read(self, blob: str) -> bytes:
         """The raw bytes of a message; NotFound when the blob is gone (expunged and removed meanwhile)."""
         try:

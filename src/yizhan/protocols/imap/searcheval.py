@@ -5,7 +5,8 @@ three-valued logic: flags, keywords, sizes, internal dates, MODSEQ, UIDs and mes
 through the session's numbering) are decided there; text criteria become search-index matches, proven or only
 "maybe" (`services.mailbox.text_condition`); the Date header's day is decided in SQL except within a day of the
 boundary (time zones). Only the entries SQL leaves undecided are checked here, one by one: first on the cached
-ENVELOPE, then, if still needed, on the message read and decoded (`searchtext`).
+ENVELOPE, then, if still needed, on the message read and decoded (`searchtext`), in batches handed to a worker
+thread that holds one message at a time.
 
 Invariants:
 - Only entries the session knows (its message numbers) are considered; the result is ascending UIDs.
@@ -36,11 +37,12 @@ from yizhan.services.mailbox import MailboxService
 from yizhan.store import imapsearch as q
 from yizhan.store.imapsearch import SearchRow
 from yizhan.store.messages import flag_bits
-from yizhan.util.errors import NotFound
 
 Verdict = bool | None
 _MAX_NODES = 300
 _MAX_RANGES = 200
+# Messages read and checked per worker-thread call (one at a time, so memory holds one message).
+_READ_BATCH = 64
 _DAY = 86400
 # A Date header's own day is its UTC instant shifted by its zone, between -12:00 and +14:00.
 _WEST, _EAST = 12 * 3600, 14 * 3600
@@ -201,24 +203,37 @@ def _uid_bounds(key: sk.SearchKey, largest: int) -> tuple[int, int]:
     return low, high
 
 
+def _check_messages(mailbox: MailboxService, blobs: list[str], keys: list[TextKey]) -> list[dict[TextKey, bool] | None]:
+    """Text criteria decided on each message, read one at a time (in a worker thread: it reads and parses)."""
+    out: list[dict[TextKey, bool] | None] = []
+    for blob in blobs:
+        raw = mailbox.read_blocking(blob)
+        out.append(None if raw is None else check_text(raw, keys))
+    return out
+
+
 async def _decide(mailbox: MailboxService, ctx: _Context, criteria: sk.SearchKey, uids: list[int],
                   text_keys: list[TextKey]) -> list[tuple[int, int]]:
-    """(UID, MODSEQ) of those undecided entries that match, checked one by one."""
+    """(UID, MODSEQ) of those undecided entries that match, checked one by one: on the envelope, then (in batches
+    handed to a worker thread) on the message."""
     with_envelope = any(isinstance(k, sk.Header) and k.field in ENVELOPE_FIELDS for k in text_keys) or any(
         isinstance(k, sk.Date) and k.sent for k in _walk(criteria))
     matched: list[tuple[int, int]] = []
+    unread: list[tuple[SearchRow, dict[TextKey, bool]]] = []
     for row in await mailbox.search_rows(ctx.selected.folder, uids, with_envelope):
-        exact = check_envelope(row.envelope, text_keys) if with_envelope else {}
-        verdict = _eval(criteria, row, ctx, exact)
+        decided = check_envelope(row.envelope, text_keys) if with_envelope else {}
+        verdict = _eval(criteria, row, ctx, decided)
         if verdict is None:
-            try:
-                raw = await mailbox.read(row.blob)
-            except NotFound:
-                continue
-            exact = await asyncio.to_thread(check_text, raw, text_keys)
-            verdict = _eval(criteria, row, ctx, exact)
-        if verdict:
+            unread.append((row, decided))
+        elif verdict:
             matched.append((row.uid, row.modseq))
+    for start in range(0, len(unread), _READ_BATCH):
+        batch = unread[start:start + _READ_BATCH]
+        checked = await asyncio.to_thread(_check_messages, mailbox, [row.blob for row, _ in batch], text_keys)
+        for (row, decided), exact in zip(batch, checked, strict=True):
+            # What the envelope decided stands (RFC 3501 §6.4.4 defines those criteria on it).
+            if exact is not None and _eval(criteria, row, ctx, {**exact, **decided}):
+                matched.append((row.uid, row.modseq))
     return matched
 
 

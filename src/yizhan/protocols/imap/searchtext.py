@@ -14,7 +14,7 @@ import email.utils
 import unicodedata
 
 from yizhan.mail.charsets import decode_header_value
-from yizhan.mail.imapformat import parse_structure
+from yizhan.mail.imapformat import parse_structure, scan_headers
 from yizhan.mail.parse import parse_message
 from yizhan.protocols.imap import search as sk
 from yizhan.store.imapsearch import SearchRow
@@ -148,9 +148,12 @@ def sent_day(row: SearchRow) -> datetime.date:
 
 def check_text(raw: bytes, keys: list[TextKey]) -> dict[TextKey, bool]:
     """Each text criterion decided on the message itself (in a thread: it parses)."""
-    root = parse_structure(raw)
-    headers = [(name, decode_header_value(value)) for name, value in root.headers]
-    parsed = parse_message(raw) if any(isinstance(k, sk.Text) for k in keys) else None
+    wanted = {key.field for key in keys if isinstance(key, sk.Header)}
+    with_text = any(isinstance(key, sk.Text) for key in keys)
+    # Header criteria alone need only the top-level header, not the MIME tree.
+    fields = parse_structure(raw).headers if with_text else scan_headers(raw, 0, len(raw))[0]
+    headers = [(name, decode_header_value(value)) for name, value in fields if with_text or name in wanted]
+    parsed = parse_message(raw) if with_text else None
     out: dict[TextKey, bool] = {}
     for key in keys:
         if isinstance(key, sk.Header):
