@@ -33,6 +33,7 @@ from yizhan.protocols.imap import response as r
 from yizhan.protocols.imap.commands import Compress
 from yizhan.protocols.imap.commands import Done as DoneCommand
 from yizhan.protocols.imap.compress import Deflate
+from yizhan.protocols.imap.dispatch import HANDLERS
 from yizhan.protocols.imap.errors import ParseError
 from yizhan.protocols.imap.parser import parse_command, parse_sasl_response
 from yizhan.protocols.imap.reader import CommandFrame, CommandReader, ContinuationNeeded, FramingLimits
@@ -73,7 +74,7 @@ class Connection:
         peer = writer.get_extra_info("peername")
         self.client = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
         self.session = Session(services, client=self.client, secure=implicit_tls, tls_available=not implicit_tls,
-                               send=self._send)
+                               send=self._send, handlers=HANDLERS)
         self.framer = CommandReader(_BEFORE_LOGIN)
         self.bad_commands = 0
         self.sasl = False

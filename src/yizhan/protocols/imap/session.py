@@ -1,4 +1,5 @@
-"""One IMAP session without its socket: the state (RFC 9051 §3), command dispatch, and untagged updates.
+"""One IMAP session without its socket: the state (RFC 9051 §3), running commands from the table it is given
+(dispatch.py), and untagged updates.
 
 The connection (server.py) frames and parses commands and calls `handle`; handlers (the `cmd_*` modules) write
 untagged responses through `send` and return the tagged result. Then, for a selected mailbox, the updates other
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -70,6 +71,8 @@ class Done:
 
 
 Handler = Callable[["Session", Any], Awaitable[Done]]
+# Which command type runs in which states, and by which handler (built in dispatch.py).
+Handlers = Mapping[type, tuple[frozenset["State"], Handler]]
 ANY = frozenset(State) - {State.LOGOUT}
 NOT_AUTH = frozenset({State.NOT_AUTHENTICATED})
 AUTH = frozenset({State.AUTHENTICATED, State.SELECTED})
@@ -84,8 +87,10 @@ def is_loopback(client: str) -> bool:
 
 
 class Session:
-    def __init__(self, services: Services, *, client: str, secure: bool, tls_available: bool, send: Send) -> None:
+    def __init__(self, services: Services, *, client: str, secure: bool, tls_available: bool, send: Send,
+                 handlers: Handlers) -> None:
         self.services = services
+        self.handlers = handlers
         self.config = services.settings.imap
         self.client = client
         self.secure = secure
@@ -168,8 +173,7 @@ class Session:
 
     async def handle(self, command: c.Command) -> Outcome:
         """Run one command: untagged responses, updates, then the tagged response (all through `send`)."""
-        load_handlers()
-        entry = HANDLERS.get(type(command))
+        entry = self.handlers.get(type(command))
         if self.state is State.NOT_AUTHENTICATED:
             self.commands_before_login += 1
         try:
@@ -217,91 +221,3 @@ class Session:
                 snapshot = None
             selected.offer(selected.diff(snapshot.entries if snapshot else []))
         return b"".join(selected.updates(allow_expunge=not by_number, uid_mode=uid_mode))
-
-
-async def _capability(session: Session, command: c.Capability) -> Done:
-    await session.send(r.untagged(*(r.Atom(name) for name in ["CAPABILITY", *session.capabilities()])))
-    return Done("capabilities listed")
-
-
-async def _noop(session: Session, command: c.Noop) -> Done:
-    return Done("nothing done")
-
-
-async def _logout(session: Session, command: c.Logout) -> Done:
-    await session.send(r.untagged_status("BYE", "logging out"))
-    session.close()
-    return Done("logged out", outcome=Outcome(close=True))
-
-
-async def _id(session: Session, command: c.Id) -> Done:
-    # RFC 2971 §3.1: the server's own fields.
-    await session.send(r.untagged(r.Atom("ID"), ["name", SERVER_NAME, "vendor", SERVER_NAME]))
-    return Done("ID completed")
-
-
-async def _enable(session: Session, command: c.Enable) -> Done:
-    enabled = []
-    for name in command.capabilities:
-        if name in ("UTF8=ACCEPT", "IMAP4REV2"):
-            session.utf8 = True
-            if name == "IMAP4REV2":
-                session.rev2 = True
-            enabled.append("IMAP4rev2" if name == "IMAP4REV2" else name)
-        elif name in ("CONDSTORE", "QRESYNC"):
-            # RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
-            session.enable_condstore()
-            if name == "QRESYNC":
-                session.qresync = True
-                if session.selected is not None:
-                    session.selected.qresync = True
-            enabled.append(name)
-    # RFC 5161 §3.2: capabilities we do not know or do not enable are ignored.
-    await session.send(r.untagged(*(r.Atom(name) for name in ["ENABLED", *enabled])))
-    return Done("enabled")
-
-
-async def _namespace(session: Session, command: c.Namespace) -> Done:
-    # RFC 2342: one personal namespace, "" with the "/" delimiter; no shared or other users' namespaces.
-    await session.send(r.untagged(r.Atom("NAMESPACE"), [["", "/"]], None, None))
-    return Done("namespace listed")
-
-
-def _table() -> dict[type, tuple[frozenset[State], Handler]]:
-    from yizhan.protocols.imap import (
-        cmd_append,
-        cmd_auth,
-        cmd_copy,
-        cmd_fetch,
-        cmd_folders,
-        cmd_search,
-        cmd_select,
-        cmd_store,
-    )
-    return {
-        c.Capability: (ANY, _capability), c.Noop: (ANY, _noop), c.Logout: (ANY, _logout), c.Id: (ANY, _id),
-        c.StartTls: (NOT_AUTH, cmd_auth.starttls), c.Login: (NOT_AUTH, cmd_auth.login),
-        c.Authenticate: (NOT_AUTH, cmd_auth.authenticate),
-        c.Enable: (AUTH, _enable), c.Namespace: (AUTH, _namespace),
-        c.Select: (AUTH, cmd_select.select), c.Examine: (AUTH, cmd_select.select),
-        c.Create: (AUTH, cmd_folders.create), c.Delete: (AUTH, cmd_folders.delete),
-        c.Rename: (AUTH, cmd_folders.rename), c.Subscribe: (AUTH, cmd_folders.subscribe),
-        c.Unsubscribe: (AUTH, cmd_folders.subscribe), c.List: (AUTH, cmd_folders.list_),
-        c.Lsub: (AUTH, cmd_folders.lsub), c.Status: (AUTH, cmd_folders.status),
-        c.Append: (AUTH, cmd_append.append), c.Idle: (AUTH, cmd_select.idle),
-        c.Check: (SELECTED, cmd_select.check), c.Close: (SELECTED, cmd_select.close),
-        c.Unselect: (SELECTED, cmd_select.unselect), c.Expunge: (SELECTED, cmd_select.expunge),
-        c.UidExpunge: (SELECTED, cmd_select.expunge),
-        c.Fetch: (SELECTED, cmd_fetch.fetch), c.Store: (SELECTED, cmd_store.store),
-        c.Copy: (SELECTED, cmd_copy.copy), c.Move: (SELECTED, cmd_copy.copy),
-        c.Search: (SELECTED, cmd_search.search),
-    }
-
-
-HANDLERS: dict[type, tuple[frozenset[State], Handler]] = {}
-
-
-def load_handlers() -> None:
-    """Fill HANDLERS (the cmd_* modules import this one, so the table is built on first use)."""
-    if not HANDLERS:
-        HANDLERS.update(_table())
