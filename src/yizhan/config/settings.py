@@ -113,6 +113,8 @@ class ImapConfig(_Section):
         50, ge=1, le=10000, description="Commands before login; the session is closed after that many")
     max_auth_failures: int = Field(3, ge=1, le=100, description="Failed logins in one session before it is closed")
     max_connections_per_ip: int = Field(50, ge=1, le=100000, description="Open IMAP connections from one address")
+    max_connections_per_account: int = Field(
+        50, ge=1, le=100000, description="Logged-in IMAP sessions of one account at once (all its devices)")
 
 
 class AuthConfig(_Section):

@@ -21,6 +21,7 @@ from yizhan.services.maildrop import MaildropService
 from yizhan.services.outbound import OutboundService
 from yizhan.services.passwords import generate_password
 from yizhan.services.search import SearchService
+from yizhan.services.sessions import SessionRegistry
 from yizhan.services.submit import SubmitService
 from yizhan.services.transfer import TransferService
 from yizhan.store.store import Store
@@ -43,10 +44,13 @@ class Services:
     mailbox: MailboxService = field(init=False)
     # Built from the services above (same delivery and queue), for the SMTP front ends.
     submit: SubmitService = field(init=False)
+    # Open IMAP/POP3 sessions per account (connection limits per account).
+    sessions: SessionRegistry = field(init=False)
 
     def __post_init__(self) -> None:
         self.submit = SubmitService(self.store, self.directory, self.delivery, self.outbound)
         self.mailbox = MailboxService(self.store, self.bus, self.settings.limits.max_message_size)
+        self.sessions = SessionRegistry()
 
     @classmethod
     async def open(cls, settings: Settings, paths: DataPaths) -> Services:

@@ -7,11 +7,15 @@ A PLAIN authorization identity other than the login's own is refused (no proxy l
 
 from __future__ import annotations
 
+import logging
+
 from yizhan.protocols.imap import commands as c
 from yizhan.protocols.imap import response as r
 from yizhan.protocols.imap.replies import Bad, Refused, error_response
 from yizhan.protocols.imap.session import Done, Outcome, Session
 from yizhan.util.errors import AuthenticationFailed, PermissionDenied
+
+log = logging.getLogger(__name__)
 
 
 async def starttls(session: Session, command: c.StartTls) -> Done:
@@ -30,6 +34,10 @@ async def _login(session: Session, address: str, password: str) -> Done:
     except AuthenticationFailed:
         session.failed_logins += 1
         raise
+    limit = session.config.max_connections_per_account
+    if not session.services.sessions.acquire("imap", account.id, limit):
+        log.warning("imap: %s refused a session from %s: %d already open", account.address, session.client, limit)
+        raise Refused(f"too many IMAP sessions for this account ({limit}); close some and try again", "LIMIT")
     session.logged_in(account)
     return Done("logged in", session.capability_code())
 

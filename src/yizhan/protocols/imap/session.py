@@ -167,6 +167,9 @@ class Session:
         if self.subscription is not None:
             self.subscription.close()
             self.subscription = None
+        if self.account is not None and self.state is not State.LOGOUT:
+            # The slot taken at login (cmd_auth), given back once however the session ends.
+            self.services.sessions.release("imap", self.account.id)
         self.state = State.LOGOUT
 
     # --- Commands ---
