@@ -101,7 +101,8 @@ def _reference_words(html: str) -> list[str]:
 SOUP = ["<p>", "</p>", "<script>", "</script>", "<b>", "x", "&amp;", "<br/>", "<!--", "-->", "<img alt='a b' src=x>",
         "<title>", "</title>", "<head>", "<body>", "<pre>", "</pre>", "\n", " y ", "<td>", "<style>", "</style>", "<",
         ">", "<!DOCTYPE html>", '<div class="a>b">', "&lt;", "&#20013;", "<svg/>", "</div>", "<TD>", "<?xml x?>",
-        "<a href='x'>link</a>", "北京", "<IMG ALT=\"图 片\">", "</SCRIPT >", "<noscript>", "</noscript>"]
+        "<a href='x'>link</a>", "北京", "<IMG ALT=\"图 片\">", "</SCRIPT >", "<noscript>", "</noscript>", "</>",
+        "</= p>", "</ b>"]
 
 
 @given(st.lists(st.sampled_from(SOUP), max_size=16))

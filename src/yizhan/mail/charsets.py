@@ -152,7 +152,11 @@ def decode_header_value(raw: str | bytes) -> str:
     (RFC 2047 §6.2).
     """
     try:
-        text = decode_bytes(raw, None) if isinstance(raw, bytes) else fix_8bit(raw)
+        if isinstance(raw, str):
+            # ASCII (most header values) cannot carry surrogate-escaped bytes: no need to check.
+            text = raw if raw.isascii() else fix_8bit(raw)
+        else:
+            text = decode_bytes(raw, None)
         if "\n" in text or "\r" in text:
             text = _NEWLINE.sub("", _FOLD.sub("", text))
         if "=?" not in text:

@@ -28,11 +28,11 @@ _BLOCK = frozenset(
 )  # fmt: skip
 
 _CELL = frozenset({"td", "th"})
-# A tag (start, end or self-closing; attribute values may hold ">"), a comment, a declaration or a
-# processing instruction.
+# A tag (start, end or self-closing; attribute values may hold ">"), a comment, a declaration, a
+# processing instruction, or "</" without a name (a bogus comment to html.parser, dropped).
 _MARKUP = re.compile(
     r"""<(?:(/?)([a-zA-Z][^\t\n\r\f />\x00]*)((?:[^>"']|"[^"]*"|'[^']*')*)>|!--.*?--!?>|(?P<open>!--[^>]*>|!--[^<]*)"""
-    r"""|![^>]*>|\?[^>]*>)""",
+    r"""|![^>]*>|\?[^>]*>|/(?![a-zA-Z])[^>]*>)""",
     re.DOTALL,
 )
 _ALT = re.compile(r"""(?:^|[\s/"'])alt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
