@@ -127,7 +127,9 @@ class TransferService:
                           pool: Executor, workers: int, summary: ImportSummary, progress: Progress | None) -> None:
         loop = asyncio.get_running_loop()
         batches: asyncio.Queue[tuple[list[ArchivedMessage], list[PreparedMessage], list[str]] | None] = (
-            asyncio.Queue(2))
+            # One batch waits while the consumer files another and the producer prepares a third: enough to keep
+            # both sides busy; a deeper queue only holds more batches in memory.
+            asyncio.Queue(1))
 
         async def produce() -> None:
             try:
