@@ -210,12 +210,3 @@ class Messages:
         async with self.db.read() as conn:
             return int(await conn.scalar(select(func.count()).select_from(t.messages).where(
                 t.messages.c.account_id == account_id)) or 0)
-
-    async def blobs_in_folder(self, folder_id: int, blobs: list[str]) -> set[str]:
-        """Which of `blobs` are already filed in the folder (to skip re-imports)."""
-        if not blobs:
-            return set()
-        query = select(t.messages.c.blob).join(t.entries, t.entries.c.message_id == t.messages.c.id).where(
-            t.entries.c.folder_id == folder_id, t.messages.c.blob.in_(sorted(set(blobs))))
-        async with self.db.read() as conn:
-            return set((await conn.execute(query)).scalars())
