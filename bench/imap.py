@@ -50,10 +50,12 @@ def environment(data: Path, **extra: str) -> dict[str, str]:
 def start_server(data: Path, connections: int, tls: bool = False) -> tuple[subprocess.Popen[str], int]:
     """`yizhan serve` with every port picked by the kernel; returns the process and its IMAP port (STARTTLS, or
     implicit TLS with `tls`)."""
-    # Every bench connection comes from 127.0.0.1: the per-address limit is raised to fit, with room for the
-    # connections a client has left (after LOGOUT) that the server is still closing while the client reconnects.
+    # Every bench connection comes from 127.0.0.1 and logs in to one of a few mailboxes: the per-address and
+    # per-account limits are raised to fit, with room for the connections a client has left (after LOGOUT) that the
+    # server is still closing while the client reconnects.
+    room = str(max(50, 2 * connections + 10))
     env = environment(data, YIZHAN_LOG__LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-                      YIZHAN_IMAP__MAX_CONNECTIONS_PER_IP=str(max(50, 2 * connections + 10)))
+                      YIZHAN_IMAP__MAX_CONNECTIONS_PER_IP=room, YIZHAN_IMAP__MAX_CONNECTIONS_PER_ACCOUNT=room)
     process = subprocess.Popen([*yizhan(), "serve", *PORT_FLAGS], stdout=subprocess.PIPE, text=True, env=env)
     assert process.stdout is not None
     port = 0
