@@ -8,21 +8,11 @@ nothing else about the protocol. A kind with no opener yet gets the placeholder 
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from yizhan.app.placeholders import greeting_handler, http_handler
+from yizhan.protocols.listening import Endpoint, ListenerSpec
 from yizhan.services.runtime import Services
-
-
-@dataclass(frozen=True)
-class ListenerSpec:
-    name: str
-    kind: str
-    tls: str  # "none", "starttls" or "implicit"
-    description: str
-
 
 LISTENERS = (
     ListenerSpec("smtp", "smtp", "starttls", "SMTP (inbound MX)"),
@@ -35,16 +25,6 @@ LISTENERS = (
     ListenerSpec("pop3s", "pop3", "implicit", "POP3 over TLS"),
     ListenerSpec("http", "http", "none", "Web (webmail, admin, API)"),
 )
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where and how one listener binds. `tls` is always the server's context: STARTTLS listeners need it too."""
-
-    spec: ListenerSpec
-    host: str
-    port: int
-    tls: ssl.SSLContext
 
 
 Opener = Callable[[Services, Endpoint], Awaitable[asyncio.Server]]

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from typing import Any, Protocol
+from typing import Any
 
 from yizhan.protocols.imap import cmd_auth, cmd_select
 from yizhan.protocols.imap import response as r
@@ -39,6 +39,7 @@ from yizhan.protocols.imap.parser import parse_command, parse_sasl_response
 from yizhan.protocols.imap.reader import CommandFrame, CommandReader, ContinuationNeeded, FramingLimits
 from yizhan.protocols.imap.replies import Bad, Refused, TooBig, error_response
 from yizhan.protocols.imap.session import Outcome, Session, State
+from yizhan.protocols.listening import ConnectionLimiter, Endpoint
 from yizhan.services.runtime import Services
 
 log = logging.getLogger(__name__)
@@ -327,49 +328,28 @@ class Connection:
                     await reading
 
 
-class _Spec(Protocol):
-    @property
-    def tls(self) -> str: ...
-
-
-class ListenerEndpoint(Protocol):
-    """What the opener needs of app.listeners.Endpoint (the app layer is above us, so only its shape)."""
-
-    @property
-    def spec(self) -> _Spec: ...
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def tls(self) -> ssl.SSLContext: ...
-
-
-async def open_imap(services: Services, endpoint: ListenerEndpoint) -> asyncio.Server:
+async def open_imap(services: Services, endpoint: Endpoint) -> asyncio.Server:
     """The opener for listener kind "imap": STARTTLS on "imap", implicit TLS on "imaps" (RFC 8314 §3.3)."""
     implicit = endpoint.spec.tls == "implicit"
     tls = endpoint.tls
     limit = services.settings.imap.max_connections_per_ip
-    open_from: dict[str, int] = {}  # Open connections per client address, on this listener.
+    limiter = ConnectionLimiter(limit)  # Open connections per client address, on this listener.
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if implicit:
             trim_tls_buffer(writer)
         connection = Connection(services, tls, implicit, reader, writer)
         client = connection.client
-        if open_from.get(client, 0) >= limit:
+        if limiter.acquire(client) is not None:
             log.warning("imap: refused a connection from %s: %d already open", client, limit)
             writer.write(r.untagged_status("BYE", "too many connections from your address", "UNAVAILABLE"))
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 5)
             return
-        open_from[client] = open_from.get(client, 0) + 1
         try:
             await connection.run()
         finally:
-            open_from[client] -= 1
-            if not open_from[client]:
-                del open_from[client]
+            limiter.release(client)
 
     return await asyncio.start_server(handle, endpoint.host, endpoint.port, ssl=tls if implicit else None)

@@ -20,8 +20,8 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable
-from typing import Protocol
 
+from yizhan.protocols.listening import ConnectionLimiter, Endpoint
 from yizhan.protocols.pop3.commands import CommandError, parse_command
 from yizhan.protocols.pop3.replies import err, error_reply
 from yizhan.protocols.pop3.session import Outcome, Session
@@ -163,48 +163,27 @@ class Connection:
                 consumed = exc.consumed
 
 
-class _Spec(Protocol):
-    @property
-    def tls(self) -> str: ...
-
-
-class ListenerEndpoint(Protocol):
-    """What the opener needs of app.listeners.Endpoint (the app layer is above us, so only its shape)."""
-
-    @property
-    def spec(self) -> _Spec: ...
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def tls(self) -> ssl.SSLContext: ...
-
-
-async def open_pop3(services: Services, endpoint: ListenerEndpoint) -> asyncio.Server:
+async def open_pop3(services: Services, endpoint: Endpoint) -> asyncio.Server:
     """The opener for listener kind "pop3": STLS on "pop3", implicit TLS on "pop3s" (RFC 8314 §3.3)."""
     implicit = endpoint.spec.tls == "implicit"
     tls = endpoint.tls
     limit = services.settings.pop3.max_connections_per_ip
-    open_from: dict[str, int] = {}  # Open connections per client address, on this listener.
+    limiter = ConnectionLimiter(limit)  # Open connections per client address, on this listener.
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = Connection(services, tls, implicit, reader, writer)
         client = connection.client
-        if open_from.get(client, 0) >= limit:
+        if limiter.acquire(client) is not None:
             log.warning("pop3: refused a connection from %s: %d already open", client, limit)
             writer.write(err("too many connections from your address", "SYS/TEMP"))
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 5)
             return
-        open_from[client] = open_from.get(client, 0) + 1
         try:
             await connection.run()
         finally:
-            open_from[client] -= 1
-            if not open_from[client]:
-                del open_from[client]
+            limiter.release(client)
 
     return await asyncio.start_server(handle, endpoint.host, endpoint.port, ssl=tls if implicit else None,
                                       limit=_MAX_BUFFER)

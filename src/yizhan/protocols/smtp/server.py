@@ -14,42 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import ssl
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from yizhan.dns.resolver import Resolver
+from yizhan.protocols.listening import ConnectionLimiter, Endpoint
 from yizhan.protocols.smtp.handler import BaseHandler
 from yizhan.protocols.smtp.inbound import InboundHandler
-from yizhan.protocols.smtp.limits import ConnectionLimiter
 from yizhan.protocols.smtp.lmtp import LmtpHandler
 from yizhan.protocols.smtp.session import YizhanLMTP, YizhanSMTP
 from yizhan.protocols.smtp.submission import SubmissionHandler
 from yizhan.services.runtime import Services
-
-
-class ListenerSpecLike(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def tls(self) -> str: ...
-
-
-class EndpointLike(Protocol):
-    """What an opener needs of app.listeners.Endpoint (protocols may not import app)."""
-
-    @property
-    def spec(self) -> ListenerSpecLike: ...
-
-    @property
-    def host(self) -> str: ...
-
-    @property
-    def port(self) -> int: ...
-
-    @property
-    def tls(self) -> ssl.SSLContext: ...
 
 
 def _remove_stale_socket(path: Path) -> None:
@@ -61,10 +36,10 @@ def _remove_stale_socket(path: Path) -> None:
 
 def _limiter(services: Services) -> ConnectionLimiter:
     config = services.settings.smtp
-    return ConnectionLimiter(config.max_connections, config.max_connections_per_ip)
+    return ConnectionLimiter(config.max_connections_per_ip, config.max_connections)
 
 
-async def open_smtp(services: Services, endpoint: EndpointLike) -> asyncio.Server:
+async def open_smtp(services: Services, endpoint: Endpoint) -> asyncio.Server:
     """The MX, submission or smtps listener, by `endpoint.spec.name`."""
     loop = asyncio.get_running_loop()
     implicit = endpoint.spec.tls == "implicit"
@@ -118,7 +93,7 @@ class _LmtpServers(asyncio.AbstractServer):
         await asyncio.gather(self.tcp.serve_forever(), self.unix.serve_forever())
 
 
-async def open_lmtp(services: Services, endpoint: EndpointLike) -> asyncio.Server:
+async def open_lmtp(services: Services, endpoint: Endpoint) -> asyncio.Server:
     """The LMTP listener on TCP, and on `smtp.lmtp_socket` too when it is set."""
     loop = asyncio.get_running_loop()
     handler = LmtpHandler(services)

@@ -2,7 +2,8 @@
 
 What this subclass of `aiosmtpd.smtp.SMTP` adds (the handlers in inbound.py, submission.py and lmtp.py decide what
 to do with a transaction; this module keeps the connection sane):
-- Connection limits (limits.py): over them, the client gets `421 4.7.0` and the connection is closed at once.
+- Connection limits (protocols/listening.py, one limiter per listener): over them, the client gets `421 4.7.0`
+  and the connection is closed at once.
 - Every 2xx/4xx/5xx reply carries an enhanced status code (RFC 2034 §3), except the greeting and the EHLO/HELO/LHLO
   answer; replies.py supplies defaults for aiosmtpd's own replies.
 - Erroneous commands (syntax, sequence, unknown, overlong) are counted; at `max_bad_commands` the client gets
@@ -28,12 +29,14 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Session
 
-from yizhan.protocols.smtp.limits import ConnectionLimiter
+from yizhan.protocols.listening import ConnectionLimiter
 from yizhan.protocols.smtp.paths import simple_path
 from yizhan.protocols.smtp.replies import (
     AUTH_OK,
     BAD_COMMAND_CODES,
+    TOO_MANY_CONNECTIONS,
     TOO_MANY_ERRORS,
+    TOO_MANY_FROM_IP,
     basic_code,
     clean,
     reply_for,
@@ -108,8 +111,9 @@ class YizhanSMTP(SMTP):
         if self._client is None and self.transport is None:
             peer = transport.get_extra_info("peername")
             self._client = str(peer[0]) if isinstance(peer, tuple) and peer else "unix"
-            refusal = self.limiter.acquire(self._client)
-            if refusal is not None:
+            limit = self.limiter.acquire(self._client)
+            if limit is not None:
+                refusal = TOO_MANY_CONNECTIONS if limit == "total" else TOO_MANY_FROM_IP
                 log.warning("%s: refused a connection from %s: %s", self.protocol_name, self._client, refusal)
                 self._refused = True
                 assert isinstance(transport, asyncio.WriteTransport)
