@@ -208,3 +208,178 @@ queue_recipients = Table(
     Index("ix_queue_recipients_due", "status", "next_attempt_at"),
     Index("ix_queue_recipients_message", "message_id"),
 )
+
+# Per-account data of the web and API (migration 0004_web_data). Every row belongs to one account and every query
+# of the store's repositories filters by `account_id`, so one account can never reach another's rows.
+
+# A search key column: on PostgreSQL in the "C" collation, so that a prefix range (key >= p AND key < p || U+10FFFF)
+# compares bytes as SQLite does and is answered from the index.
+SEARCH_KEY = String(320).with_variant(String(320, collation="C"), "postgresql")
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("display_name", String(200), nullable=False, default=""),
+    Column("family_name", String(100), nullable=False, default=""),
+    Column("given_name", String(100), nullable=False, default=""),
+    Column("organisation", String(200), nullable=False, default=""),
+    Column("title", String(200), nullable=False, default=""),
+    # JSON lists of [value, label] pairs, in the order the user gave them (the first address is the preferred one).
+    Column("emails", Text, nullable=False, default="[]"),
+    Column("phones", Text, nullable=False, default="[]"),
+    Column("notes", Text, nullable=False, default=""),
+    # The name as pinyin (Latin names lowercased): how lists sort, Chinese and Latin names together.
+    Column("sort_key", SEARCH_KEY, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_contacts_account_sort", "account_id", "sort_key"),
+)
+
+# What autocomplete searches: per contact its name, words of it, full pinyin and pinyin initials, and addresses,
+# normalised (NFKC, lowercase). `kind` is "name", "pinyin" or "addr"; an exact "addr" key finds a contact by address.
+contact_keys = Table(
+    "contact_keys",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", SEARCH_KEY, primary_key=True),
+    Column("contact_id", Integer, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Index("ix_contact_keys_contact", "contact_id"),
+)
+
+contact_groups = Table(
+    "contact_groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "name", name="uq_contact_groups_account_name"),
+)
+
+contact_group_members = Table(
+    "contact_group_members",
+    metadata,
+    Column("group_id", Integer, ForeignKey("contact_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", Integer, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_contact_group_members_contact", "contact_id"),
+)
+
+NOTE_FORMATS = ("plain", "html")
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(200), nullable=False, default=""),
+    # Stored as given; "html" bodies are sanitised when shown, never trusted.
+    Column("body", Text, nullable=False, default=""),
+    Column("format", String(10), nullable=False, default="plain"),
+    Column("pinned", Boolean, nullable=False, default=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_notes_account_updated", "account_id", "updated_at"),
+)
+
+# Typed account settings as name → JSON value; a missing row means the default (services/settings.py).
+account_settings = Table(
+    "account_settings",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(50), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+signatures = Table(
+    "signatures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("body", Text, nullable=False, default=""),
+    Column("format", String(10), nullable=False, default="plain"),
+    # At most one per account is true (kept by store/settings.py in the same transaction).
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_signatures_account", "account_id"),
+)
+
+# Senders (an address, or "@domain") whose remote images this account always shows.
+image_senders = Table(
+    "image_senders",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("sender", String(320), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    # SHA-256 (hex) of the whole token; the token itself is shown once and never stored.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    # The token's first characters, shown in lists so a user can tell tokens apart.
+    Column("hint", String(16), nullable=False),
+    # Scopes separated by single spaces, e.g. "read write".
+    Column("scopes", String(100), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_used_at", BigInteger, nullable=True),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index("ix_api_tokens_account", "account_id"),
+)
+
+# Append-only: the store has no update or delete for it, and database triggers refuse both (migration 0004).
+# No foreign key: rows outlive the accounts they name.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor_id", Integer, nullable=True),
+    Column("actor", String(320), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(500), nullable=False, default=""),
+    Column("details", Text, nullable=False, default="{}"),
+    Column("client", String(64), nullable=False, default=""),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_actor", "actor", "at"),
+    Index("ix_audit_log_action", "action", "at"),
+    sqlite_autoincrement=True,
+)
+
+DELIVERY_DIRECTIONS = ("in", "out", "local")
+
+delivery_log = Table(
+    "delivery_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("sender", String(320), nullable=False, default=""),
+    # Recipients separated by ", " (also indexed one by one in delivery_log_addresses).
+    Column("recipients", Text, nullable=False, default=""),
+    Column("message_id", String(500), nullable=False, default=""),
+    Column("size", BigInteger, nullable=False, default=0),
+    Column("result", String(20), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_delivery_log_at", "at"),
+    Index("ix_delivery_log_message_id", "message_id"),
+    sqlite_autoincrement=True,
+)
+
+# Every address (sender and recipients) of a delivery-log row, so a search by address is an index lookup.
+delivery_log_addresses = Table(
+    "delivery_log_addresses",
+    metadata,
+    Column("address", String(320), primary_key=True),
+    Column("log_id", Integer, ForeignKey("delivery_log.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_delivery_log_addresses_log", "log_id"),
+)
