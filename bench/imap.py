@@ -259,7 +259,7 @@ def main() -> None:
                 # A .svg name gets a flame graph, any other the collapsed stacks (one line per stack) for grep.
                 kind = "flamegraph" if args.profile.suffix == ".svg" else "raw"
                 spy = subprocess.Popen(["py-spy", "record", "-p", str(process.pid), "-d", str(int(args.seconds)),
-                                        "-o", str(args.profile), "--format", kind, "--nonblocking"],
+                                        "-o", str(args.profile), "--format", kind, *os.environ.get("BENCH_SPY_FLAGS", "--nonblocking").split()],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             load = os.getloadavg()[0]
             cpu = cpu_seconds(process.pid)

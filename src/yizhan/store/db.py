@@ -11,15 +11,22 @@ BEGIN IMMEDIATE.
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from yizhan.store.migrations import HEAD
+from yizhan.store.sqlrun import SqlAlchemyTx, SqliteThreads, Tx
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -28,7 +35,7 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-def _sqlite_pragmas(dbapi_connection: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection | Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
@@ -40,12 +47,19 @@ def _sqlite_pragmas(dbapi_connection: Any) -> None:
 
 
 class Database:
-    """The writer and reader engines of one database, and its migrations."""
+    """The writer and reader engines of one database, its migrations, and the transaction runners (sqlrun.py).
+
+    On SQLite, writes through `write()` and `run_write()` use two connections; one asyncio lock makes them take
+    turns in this process, so neither waits on SQLite's busy handler for the other.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = asyncio.Lock()
+        self._threads: SqliteThreads | None = None
         if self.is_sqlite:
+            self._threads = SqliteThreads(str(make_url(url).database), _sqlite_pragmas)
             self.writer = create_async_engine(url, connect_args={"isolation_level": None}, pool_size=1,
                                               max_overflow=0, pool_timeout=60)
             self.reader = create_async_engine(url, connect_args={"isolation_level": None}, pool_size=4,
@@ -96,10 +110,33 @@ class Database:
     async def dispose(self) -> None:
         await self.writer.dispose()
         await self.reader.dispose()
+        if self._threads is not None:
+            await asyncio.to_thread(self._threads.close)
 
-    def write(self) -> Any:
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Any]:
         """`async with db.write() as conn:` a write transaction (committed on exit, rolled back on error)."""
-        return self.writer.begin()
+        if self._threads is None:
+            async with self.writer.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.writer.begin() as conn:
+            yield conn
+
+    async def run_write(self, fn: Callable[[Tx], T]) -> T:
+        """Run `fn` as one write transaction on a database thread (see sqlrun.py); its result once committed."""
+        if self._threads is None:
+            async with self.writer.begin() as conn:
+                return await conn.run_sync(lambda sync: fn(SqlAlchemyTx(sync)))
+        async with self._write_lock:
+            return await self._threads.write(fn)
+
+    async def run_read(self, fn: Callable[[Tx], T]) -> T:
+        """Run `fn` over one read snapshot on a database thread."""
+        if self._threads is None:
+            async with self.reader.begin() as conn:
+                return await conn.run_sync(lambda sync: fn(SqlAlchemyTx(sync)))
+        return await self._threads.read(fn)
 
     def read(self) -> Any:
         """`async with db.read() as conn:` a read-only snapshot."""

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from yizhan.store import schema as t
 from yizhan.store.db import Database
 from yizhan.store.events import Event, FolderCreated, FolderDeleted, FolderRenamed
-from yizhan.store.messages import delete_orphan_messages, non_negative
+from yizhan.store.messages import delete_orphans_in, non_negative
 from yizhan.store.records import FolderRecord
 from yizhan.util.clock import now_seconds
 from yizhan.util.errors import AlreadyExists, InvalidInput, NotFound
@@ -127,7 +127,7 @@ class Folders:
             await conn.execute(delete(t.folders).where(t.folders.c.id == row.id))
             await conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(
                 used_bytes=non_negative(t.accounts.c.used_bytes - row.size_bytes)))
-            freed_blobs = await delete_orphan_messages(conn, list(set(message_ids)))
+            freed_blobs = await delete_orphans_in(conn, list(set(message_ids)))
         return [FolderDeleted(account_id, row.id, name)], freed_blobs, row.size_bytes
 
     async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from yizhan.store import schema as t
 from yizhan.store.blobs import BlobStore
 from yizhan.store.db import Database
-from yizhan.store.messages import delete_orphan_messages
+from yizhan.store.messages import delete_orphans_in
 
 _ORPHAN_BLOB_AGE = 3600
 
@@ -75,7 +75,7 @@ async def check_store(db: Database, blobs: BlobStore, repair: bool = False, quic
             t.entries.c.message_id == t.messages.c.id).exists()))).scalars())
         if orphans:
             if repair:
-                await delete_orphan_messages(conn, orphans)
+                await delete_orphans_in(conn, orphans)
             problems.append(Problem("orphan messages", f"{len(orphans)} message rows in no folder", repair))
 
     referenced = set(names) if not orphans else set(await _all_blob_names(db))

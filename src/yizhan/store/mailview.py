@@ -2,8 +2,8 @@
 (the snapshot a SELECT takes), the per-entry fetch data, including the cached ENVELOPE and BODYSTRUCTURE, and the
 UIDs expunged since a MODSEQ (QRESYNC's VANISHED, RFC 7162 §3.2.10).
 
-Invariants: read-only (the reader engine; never blocks the writer); results are frozen records ordered by UID;
-a UID list is queried in chunks so no statement exceeds the database's parameter limit.
+Invariants: read-only (reader threads, one snapshot per call; never blocks the writer); results are frozen records
+ordered by UID; a UID list is queried in chunks so no statement exceeds the database's parameter limit.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from yizhan.store import schema as t
 from yizhan.store.db import Database
 from yizhan.store.messages import flag_names
+from yizhan.store.sqlrun import Tx, placeholders
 
 _CHUNK = 500
 
@@ -54,33 +52,40 @@ class MailView:
 
     async def states(self, folder_id: int) -> list[EntryState]:
         """Every entry of the folder, in UID order: UID, MODSEQ and flags (system flags then keywords)."""
-        query = select(t.entries.c.uid, t.entries.c.modseq, t.entries.c.flags, t.entries.c.keywords).where(
-            t.entries.c.folder_id == folder_id).order_by(t.entries.c.uid)
-        async with self.db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [EntryState(r.uid, r.modseq, _flags(r.flags, r.keywords)) for r in rows]
+
+        def read(tx: Tx) -> list[EntryState]:
+            rows = tx.rows("SELECT uid, modseq, flags, keywords FROM entries WHERE folder_id = ? ORDER BY uid",
+                           (folder_id,))
+            return [EntryState(uid, modseq, _flags(bits, keywords)) for uid, modseq, bits, keywords in rows]
+
+        return await self.db.run_read(read)
 
     async def data(self, folder_id: int, uids: Sequence[int]) -> list[EntryData]:
         """Fetch data of those `uids` that still exist, in UID order."""
-        out: list[EntryData] = []
         wanted = sorted(set(uids))
-        async with self.db.read() as conn:
+
+        def read(tx: Tx) -> list[EntryData]:
+            out: list[EntryData] = []
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start:start + _CHUNK]
-                query = select(
-                    t.entries.c.uid, t.entries.c.modseq, t.entries.c.flags, t.entries.c.keywords, t.messages.c.blob,
-                    t.messages.c.size, t.messages.c.internal_date, t.messages.c.envelope,
-                    t.messages.c.bodystructure, t.messages.c.body,
-                ).select_from(t.entries.join(t.messages, t.messages.c.id == t.entries.c.message_id)).where(
-                    t.entries.c.folder_id == folder_id, t.entries.c.uid.in_(chunk)).order_by(t.entries.c.uid)
-                for r in (await conn.execute(query)).all():
-                    out.append(EntryData(r.uid, r.modseq, _flags(r.flags, r.keywords), r.blob, r.size,
-                                         r.internal_date, r.envelope, r.bodystructure, r.body))
-        return out
+                rows = tx.rows(
+                    "SELECT e.uid, e.modseq, e.flags, e.keywords, m.blob, m.size, m.internal_date, m.envelope, "
+                    "m.bodystructure, m.body FROM entries e JOIN messages m ON m.id = e.message_id "
+                    f"WHERE e.folder_id = ? AND e.uid IN ({placeholders(len(chunk))}) ORDER BY e.uid",
+                    (folder_id, *chunk))
+                out.extend(EntryData(uid, modseq, _flags(bits, keywords), blob, size, internal_date, envelope,
+                                     bodystructure, body)
+                           for uid, modseq, bits, keywords, blob, size, internal_date, envelope, bodystructure, body
+                           in rows)
+            return out
+
+        return await self.db.run_read(read) if wanted else []
 
     async def expunged_since(self, folder_id: int, modseq: int) -> list[int]:
         """UIDs expunged from the folder with a MODSEQ above `modseq`, ascending."""
-        query = select(t.expunged.c.uid).where(t.expunged.c.folder_id == folder_id,
-                                               t.expunged.c.modseq > modseq).order_by(t.expunged.c.uid)
-        async with self.db.read() as conn:
-            return list((await conn.execute(query)).scalars().all())
+
+        def read(tx: Tx) -> list[int]:
+            return [uid for (uid,) in tx.rows(
+                "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid", (folder_id, modseq))]
+
+        return await self.db.run_read(read)

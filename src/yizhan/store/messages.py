@@ -11,17 +11,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from yizhan.store import schema as t
 from yizhan.store.db import Database
 from yizhan.store.events import Event, FlagsChanged, MessagesExpunged
-from yizhan.store.outbound import blobs_in_use
+from yizhan.store.outbound import queued_blobs
 from yizhan.store.records import MessageSummary
+from yizhan.store.sqlrun import SqlAlchemyTx, Tx, placeholders
 from yizhan.util.errors import NotFound
 
+_CHUNK = 500
 _BIT_NAMES = {bit: name for name, bit in t.FLAG_BITS.items()}
 
 
@@ -72,23 +74,47 @@ def summary_query() -> Any:
         .join(t.folders, t.folders.c.id == t.entries.c.folder_id))
 
 
-async def delete_orphan_messages(conn: AsyncConnection, message_ids: list[int]) -> list[str]:
+def delete_orphan_messages(tx: Tx, message_ids: list[int]) -> list[str]:
     """Delete those of `message_ids` that no entry refers to; return blobs that no message uses any more."""
     if not message_ids:
         return []
-    still_filed = set((await conn.execute(select(t.entries.c.message_id).where(
-        t.entries.c.message_id.in_(message_ids)))).scalars().all())
-    orphans = [m for m in message_ids if m not in still_filed]
+    orphans: list[int] = []
+    blobs: set[str] = set()
+    for start in range(0, len(message_ids), _CHUNK):
+        chunk = message_ids[start:start + _CHUNK]
+        marks = placeholders(len(chunk))
+        rows = tx.rows(f"SELECT m.id, m.blob FROM messages m WHERE m.id IN ({marks}) "
+                       "AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.message_id = m.id)", chunk)
+        if rows:
+            orphans.extend(mid for mid, _ in rows)
+            blobs.update(blob for _, blob in rows)
+            tx.run(f"DELETE FROM messages WHERE id IN ({placeholders(len(rows))})", [mid for mid, _ in rows])
     if not orphans:
         return []
-    blobs = set((await conn.execute(select(t.messages.c.blob).where(t.messages.c.id.in_(orphans)))).scalars())
-    await conn.execute(delete(t.messages).where(t.messages.c.id.in_(orphans)))
     # The search index is contentless: its rows of deleted messages stay until `check --repair` rebuilds it,
     # and are never returned, because searches join the messages table (whose ids are never reused).
-    used = set((await conn.execute(select(t.messages.c.blob).where(t.messages.c.blob.in_(sorted(blobs))))).scalars())
+    wanted = sorted(blobs)
+    used: set[str] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        names = wanted[start:start + _CHUNK]
+        used.update(blob for (blob,) in tx.rows(
+            f"SELECT DISTINCT blob FROM messages WHERE blob IN ({placeholders(len(names))})", names))
     # A blob the outbound queue holds is still in use (store/outbound.py).
-    used |= await blobs_in_use(conn, blobs)
+    used |= queued_blobs(tx, blobs - used)
     return sorted(blobs - used)
+
+
+async def delete_orphans_in(conn: AsyncConnection, message_ids: list[int]) -> list[str]:
+    """`delete_orphan_messages` inside the caller's SQLAlchemy transaction."""
+    return await conn.run_sync(lambda sync: delete_orphan_messages(SqlAlchemyTx(sync), message_ids))
+
+
+def _flags_after(bits: int, keywords: str, add_bits: int, remove_bits: int, add_keywords: tuple[str, ...],
+                 remove_keywords: tuple[str, ...]) -> tuple[int, str]:
+    new_bits = (bits | add_bits) & ~remove_bits
+    kept = [k for k in keywords.split() if k not in remove_keywords]
+    kept += [k for k in add_keywords if k not in kept]
+    return new_bits, " ".join(kept)
 
 
 class Messages:
@@ -141,70 +167,86 @@ class Messages:
         """
         add_bits, add_keywords = flag_bits(add)
         remove_bits, remove_keywords = flag_bits(remove)
-        events: list[Event] = []
-        async with self.db.write() as conn:
-            folder = (await conn.execute(select(t.folders).where(t.folders.c.id == folder_id)
-                                         .with_for_update())).first()
+        wanted = sorted(set(uids))
+
+        def write(tx: Tx) -> tuple[list[Event], list[int]]:
+            folder = tx.one(f"SELECT account_id, highestmodseq FROM folders WHERE id = ?{tx.for_update}",
+                            (folder_id,))
             if folder is None:
                 raise NotFound("no such folder")
-            rows = (await conn.execute(select(t.entries).where(
-                t.entries.c.folder_id == folder_id, t.entries.c.uid.in_(uids)))).all()
-            modseq = folder.highestmodseq
+            account_id, modseq = folder
+            events: list[Event] = []
+            skipped: list[int] = []
+            changes: list[tuple[int, str, int, int, int]] = []
             unseen_delta = 0
-            changes = []
-            for row in rows:
-                if unchangedsince is not None and row.modseq > unchangedsince:
-                    if modified is not None:
-                        modified.append(row.uid)
-                    continue
-                bits = (row.flags | add_bits) & ~remove_bits
-                keywords = [k for k in row.keywords.split() if k not in remove_keywords]
-                keywords += [k for k in add_keywords if k not in keywords]
-                if bits == row.flags and " ".join(keywords) == row.keywords:
-                    continue
-                modseq += 1
-                unseen_delta += (1 if row.flags & t.SEEN else 0) - (1 if bits & t.SEEN else 0)
-                changes.append(dict(f=folder_id, u=row.uid, flags=bits, keywords=" ".join(keywords), modseq=modseq))
-                events.append(FlagsChanged(folder.account_id, folder_id, row.uid, modseq,
-                                           flag_names(bits) + tuple(keywords)))
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start:start + _CHUNK]
+                rows = tx.rows(f"SELECT uid, modseq, flags, keywords FROM entries WHERE folder_id = ? "
+                               f"AND uid IN ({placeholders(len(chunk))}) ORDER BY uid", (folder_id, *chunk))
+                for uid, entry_modseq, bits, keywords in rows:
+                    if unchangedsince is not None and entry_modseq > unchangedsince:
+                        skipped.append(uid)
+                        continue
+                    new_bits, new_keywords = _flags_after(bits, keywords, add_bits, remove_bits, add_keywords,
+                                                          remove_keywords)
+                    if new_bits == bits and new_keywords == keywords:
+                        continue
+                    modseq += 1
+                    unseen_delta += (1 if bits & t.SEEN else 0) - (1 if new_bits & t.SEEN else 0)
+                    changes.append((new_bits, new_keywords, modseq, folder_id, uid))
+                    events.append(FlagsChanged(account_id, folder_id, uid, modseq,
+                                               flag_names(new_bits) + tuple(new_keywords.split())))
             if changes:
-                await conn.execute(update(t.entries).where(
-                    t.entries.c.folder_id == bindparam("f"), t.entries.c.uid == bindparam("u")).values(
-                    flags=bindparam("flags"), keywords=bindparam("keywords"), modseq=bindparam("modseq")), changes)
-                await conn.execute(update(t.folders).where(t.folders.c.id == folder_id).values(
-                    highestmodseq=modseq, unseen_count=t.folders.c.unseen_count + unseen_delta))
+                tx.many("UPDATE entries SET flags = ?, keywords = ?, modseq = ? WHERE folder_id = ? AND uid = ?",
+                        changes)
+                tx.run("UPDATE folders SET highestmodseq = ?, unseen_count = unseen_count + ? WHERE id = ?",
+                       (modseq, unseen_delta, folder_id))
+            return events, skipped
+
+        events, skipped = await self.db.run_write(write)
+        if modified is not None:
+            modified.extend(skipped)
         return events
 
     async def expunge(self, folder_id: int, uids: list[int] | None = None) -> tuple[list[Event], list[str]]:
         """Remove entries flagged \\Deleted (only those in `uids` when given). Returns events and freed blobs."""
         deleted = t.FLAG_BITS["\\Deleted"]
-        async with self.db.write() as conn:
-            folder = (await conn.execute(select(t.folders).where(t.folders.c.id == folder_id)
-                                         .with_for_update())).first()
+        only = None if uids is None else sorted(set(uids))
+
+        def write(tx: Tx) -> tuple[list[Event], list[str]]:
+            folder = tx.one(f"SELECT account_id, highestmodseq FROM folders WHERE id = ?{tx.for_update}",
+                            (folder_id,))
             if folder is None:
                 raise NotFound("no such folder")
-            query = select(t.entries.c.uid, t.entries.c.message_id, t.entries.c.flags, t.messages.c.size).join(
-                t.messages, t.messages.c.id == t.entries.c.message_id).where(
-                t.entries.c.folder_id == folder_id, t.entries.c.flags.op("&")(deleted) != 0)
-            if uids is not None:
-                query = query.where(t.entries.c.uid.in_(uids))
-            rows = (await conn.execute(query)).all()
+            account_id, highest = folder
+            select_deleted = ("SELECT e.uid, e.message_id, e.flags, m.size FROM entries e "
+                              "JOIN messages m ON m.id = e.message_id WHERE e.folder_id = ? AND (e.flags & ?) != 0")
+            if only is None:
+                rows = tx.rows(select_deleted, (folder_id, deleted))
+            else:
+                rows = []
+                for start in range(0, len(only), _CHUNK):
+                    chunk = only[start:start + _CHUNK]
+                    rows += tx.rows(f"{select_deleted} AND e.uid IN ({placeholders(len(chunk))})",
+                                    (folder_id, deleted, *chunk))
             if not rows:
                 return [], []
-            modseq = folder.highestmodseq + 1
-            gone = [r.uid for r in rows]
-            await conn.execute(delete(t.entries).where(t.entries.c.folder_id == folder_id,
-                                                       t.entries.c.uid.in_(gone)))
-            await conn.execute(insert(t.expunged), [dict(folder_id=folder_id, uid=u, modseq=modseq) for u in gone])
-            size = sum(r.size for r in rows)
-            unseen = sum(1 for r in rows if not r.flags & t.SEEN)
-            await conn.execute(update(t.folders).where(t.folders.c.id == folder_id).values(
-                highestmodseq=modseq, exists_count=t.folders.c.exists_count - len(rows),
-                unseen_count=t.folders.c.unseen_count - unseen, size_bytes=t.folders.c.size_bytes - size))
-            await conn.execute(update(t.accounts).where(t.accounts.c.id == folder.account_id).values(
-                used_bytes=non_negative(t.accounts.c.used_bytes - size)))
-            freed = await delete_orphan_messages(conn, sorted({r.message_id for r in rows}))
-        return [MessagesExpunged(folder.account_id, folder_id, tuple(gone), modseq)], freed
+            modseq = highest + 1
+            gone = sorted(uid for uid, _, _, _ in rows)
+            tx.many("DELETE FROM entries WHERE folder_id = ? AND uid = ?", [(folder_id, uid) for uid in gone])
+            tx.many("INSERT INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
+                    [(folder_id, uid, modseq) for uid in gone])
+            size = sum(row[3] for row in rows)
+            unseen = sum(1 for row in rows if not row[2] & t.SEEN)
+            tx.run("UPDATE folders SET highestmodseq = ?, exists_count = exists_count - ?, "
+                   "unseen_count = unseen_count - ?, size_bytes = size_bytes - ? WHERE id = ?",
+                   (modseq, len(rows), unseen, size, folder_id))
+            tx.run("UPDATE accounts SET used_bytes = CASE WHEN used_bytes < ? THEN 0 ELSE used_bytes - ? END "
+                   "WHERE id = ?", (size, size, account_id))
+            freed = delete_orphan_messages(tx, sorted({row[1] for row in rows}))
+            return [MessagesExpunged(account_id, folder_id, tuple(gone), modseq)], freed
+
+        return await self.db.run_write(write)
 
     async def count(self, account_id: int) -> int:
         async with self.db.read() as conn:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from yizhan.store import schema as t
 from yizhan.store.db import Database
 from yizhan.store.events import Event
+from yizhan.store.sqlrun import SqlAlchemyTx, Tx, placeholders
 
 PENDING, DELIVERED, BOUNCED, EXPIRED = "pending", "delivered", "bounced", "expired"
 FINAL = frozenset({DELIVERED, BOUNCED, EXPIRED})
@@ -75,13 +76,23 @@ class RecipientUpdate:
     delay_notified: bool | None = None
 
 
-async def blobs_in_use(conn: AsyncConnection, names: Iterable[str]) -> set[str]:
+def queued_blobs(tx: Tx, names: Iterable[str]) -> set[str]:
     """Which of `names` a queued message still holds."""
+    wanted = sorted(set(names))
+    held: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        held.update(blob for (blob,) in tx.rows(
+            f"SELECT DISTINCT blob FROM queue_messages WHERE blob IN ({placeholders(len(chunk))})", chunk))
+    return held
+
+
+async def blobs_in_use(conn: AsyncConnection, names: Iterable[str]) -> set[str]:
+    """`queued_blobs` inside the caller's SQLAlchemy transaction."""
     wanted = sorted(set(names))
     if not wanted:
         return set()
-    query = select(t.queue_messages.c.blob).where(t.queue_messages.c.blob.in_(wanted)).distinct()
-    return set((await conn.execute(query)).scalars())
+    return await conn.run_sync(lambda sync: queued_blobs(SqlAlchemyTx(sync), wanted))
 
 
 def _recipient(row: Any) -> QueuedRecipient:

@@ -1,0 +1,160 @@
+"""Whole transactions run as one function on a database thread: the store's fast path.
+
+Through SQLAlchemy's async layer every statement builds and compiles a statement object and then crosses from the
+event loop into the driver's thread and back. A busy IMAP command made dozens of such crossings. A function given to
+`Database.run_write` or `Database.run_read` instead receives a `Tx` and runs in one go on a database thread, with
+plain SQL: one crossing per transaction, and no statement objects.
+
+The SQL is text with `?` placeholders, written to run on SQLite and PostgreSQL alike (`Tx` turns `?` into `$1..$n`
+on PostgreSQL). `tx.for_update` is " FOR UPDATE" on PostgreSQL and "" on SQLite, whose write transactions hold the
+whole database from their start (BEGIN IMMEDIATE).
+
+Invariants:
+- The function runs on a thread: it must not touch the event loop, and does no I/O besides its SQL.
+- A write function runs between BEGIN IMMEDIATE and COMMIT, which returns only after the write-ahead log is fsynced
+  (synchronous=FULL); if the function raises, the transaction is rolled back and the exception reaches the caller.
+- A read function sees one snapshot (BEGIN ... COMMIT around it); readers never block the writer (WAL).
+- SQLite: one writer thread with one connection; readers on a small pool of threads, each with its own connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def placeholders(count: int) -> str:
+    """"?, ?, ?" for an IN list of `count` values."""
+    return ", ".join("?" * count)
+
+
+class Tx(Protocol):
+    """A transaction in progress, as a transaction function sees it."""
+
+    for_update: str
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Every row the statement returns."""
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """The first row, or None."""
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute a statement; the number of rows it changed."""
+
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Execute a statement once per parameter row."""
+
+
+class SqliteTx:
+    """`Tx` over a sqlite3 connection (in autocommit mode: the runner issues BEGIN and COMMIT)."""
+
+    for_update = ""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.connection.execute(sql, params).fetchone()
+        return row
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.connection.execute(sql, params).rowcount
+
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.connection.executemany(sql, rows)
+
+
+class SqlAlchemyTx:
+    """`Tx` over a synchronous SQLAlchemy connection: PostgreSQL through `AsyncConnection.run_sync`, and code that
+    holds an `AsyncConnection` already (`await conn.run_sync(lambda c: fn(SqlAlchemyTx(c)))`)."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.for_update = "" if connection.dialect.name == "sqlite" else " FOR UPDATE"
+        self._dollar = connection.dialect.paramstyle in ("numeric_dollar", "numeric")
+
+    def _numbered(self, sql: str) -> str:
+        if not self._dollar:
+            return sql
+        counter = iter(range(1, 1 << 30))
+        return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.connection.exec_driver_sql(self._numbered(sql), tuple(params)).all()]
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row = self.connection.exec_driver_sql(self._numbered(sql), tuple(params)).first()
+        return tuple(row) if row is not None else None
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return int(self.connection.exec_driver_sql(self._numbered(sql), tuple(params)).rowcount)
+
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        batch = [tuple(row) for row in rows]
+        if batch:
+            self.connection.exec_driver_sql(self._numbered(sql), batch)
+
+
+class SqliteThreads:
+    """The writer thread and the reader threads of one SQLite database, each thread with its own connection."""
+
+    def __init__(self, path: str, configure: Callable[[sqlite3.Connection], None], readers: int = 4) -> None:
+        self.path = path
+        self.configure = configure
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="sqlite-reader")
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.configure(connection)
+            self._local.connection = connection
+            with self._lock:
+                self._opened.append(connection)
+        return connection
+
+    def _transaction(self, begin: str, fn: Callable[[Tx], T]) -> T:
+        connection = self._connection()
+        connection.execute(begin)
+        try:
+            result = fn(SqliteTx(connection))
+            connection.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT (a full disk, an I/O error) leaves the transaction open: end it too.
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        return result
+
+    async def write(self, fn: Callable[[Tx], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, self._transaction, "BEGIN IMMEDIATE", fn)
+
+    async def read(self, fn: Callable[[Tx], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._transaction, "BEGIN", fn)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+            self._opened.clear()
