@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from yizhan.app.placeholders import greeting_handler, http_handler
+from yizhan.app.placeholders import greeting_handler
 from yizhan.protocols.listening import Endpoint, ListenerSpec
 from yizhan.services.runtime import Services
 
@@ -28,26 +28,34 @@ LISTENERS = (
 
 
 Opener = Callable[[Services, Endpoint], Awaitable[asyncio.Server]]
+# The bound port of each listener opened so far, by name (the web's autoconfig describes them).
+Ports = Callable[[], dict[str, int]]
 
-def openers() -> dict[str, Opener]:
+
+def openers(ports: Ports | None = None) -> dict[str, Opener]:
     """Each protocol's opener by listener kind. Protocol packages are imported here, on first use."""
     from yizhan.protocols.imap.server import open_imap
     from yizhan.protocols.pop3.server import open_pop3
     from yizhan.protocols.smtp.server import open_lmtp, open_smtp
-    return {"pop3": open_pop3, "smtp": open_smtp, "lmtp": open_lmtp, "imap": open_imap}
+    from yizhan.web.server import open_web
+
+    async def open_http(services: Services, endpoint: Endpoint) -> asyncio.Server:
+        return await open_web(services, endpoint.host, endpoint.port, ports)
+
+    return {"pop3": open_pop3, "smtp": open_smtp, "lmtp": open_lmtp, "imap": open_imap, "http": open_http}
 
 
 async def open_placeholder(services: Services, endpoint: Endpoint) -> asyncio.Server:
     spec = endpoint.spec
-    handler = (http_handler() if spec.kind == "http"
-               else greeting_handler(spec.kind, services.settings.server.hostname))
+    handler = greeting_handler(spec.kind, services.settings.server.hostname)
     return await asyncio.start_server(handler, endpoint.host, endpoint.port,
                                       ssl=endpoint.tls if spec.tls == "implicit" else None)
 
 
-async def open_listener(services: Services, endpoint: Endpoint) -> tuple[asyncio.Server, str]:
+async def open_listener(services: Services, endpoint: Endpoint,
+                        ports: Ports | None = None) -> tuple[asyncio.Server, str]:
     """Open one listener; returns the server and its state for the table ("ready" or "placeholder")."""
-    opener = openers().get(endpoint.spec.kind)
+    opener = openers(ports).get(endpoint.spec.kind)
     if opener is None:
         return await open_placeholder(services, endpoint), "placeholder"
     return await opener(services, endpoint), "ready"

@@ -50,7 +50,7 @@ class Server:
             port = getattr(self.settings.listen, spec.name)
             if port < 0:
                 continue
-            server, state = await open_listener(self.services, Endpoint(spec, host, port, tls))
+            server, state = await open_listener(self.services, Endpoint(spec, host, port, tls), self.bound_ports)
             self._servers.append(server)
             bound = server.sockets[0].getsockname()[1]
             self.listening.append(Listening(spec, host, bound, state))
@@ -65,6 +65,9 @@ class Server:
         else:
             cert, key = ensure_self_signed(self.paths.tls, self.settings.server.hostname)
         return server_context(cert, key)
+
+    def bound_ports(self) -> dict[str, int]:
+        return {item.spec.name: item.port for item in self.listening}
 
     def port(self, name: str) -> int:
         return next(item.port for item in self.listening if item.spec.name == name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -199,6 +200,27 @@ class QueueConfig(_Section):
                                 "system chooses (set it on a host with several addresses, so SPF matches)")
 
 
+class WebConfig(_Section):
+    """The web listener: webmail, admin console and API (web/)."""
+
+    secret_file: str = Field("", description="Key that signs session cookies; empty: DATA/web-secret.key, made at "
+                             "the first start with mode 0600")
+    session_lifetime: int = Field(7 * 86400, ge=300, le=90 * 86400, description="Seconds a sign-in lasts")
+    cookie_secure: Literal["auto", "always"] = Field(
+        "auto", description="auto: cookies are Secure except over plain http between loopback addresses; always")
+    max_upload_size: int = Field(64 * 1024 * 1024, ge=1024, description="Bytes of one request body")
+    time_zone: str = Field("UTC", description="Time zone of dates until the browser tells its own (IANA name)")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone name such as Asia/Shanghai") from exc
+        return value
+
+
 class LogConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -217,6 +239,7 @@ class Settings(_Section):
     imap: ImapConfig = ImapConfig()
     dns: DnsConfig = DnsConfig()
     queue: QueueConfig = QueueConfig()
+    web: WebConfig = WebConfig()
     log: LogConfig = LogConfig()
 
 

@@ -1,0 +1,25 @@
+// Yizhan web: behaviour shared by every page. No inline script anywhere: the CSP allows scripts from /static only.
+"use strict";
+
+(function () {
+  // Every htmx request carries the session's CSRF token (writes without it are refused with 403).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) {
+      event.detail.headers["X-CSRF-Token"] = meta.getAttribute("content");
+    }
+  });
+
+  // Dates are shown in the browser's time zone: tell the server which one it is, in a cookie.
+  try {
+    // IANA names (Asia/Shanghai, America/Argentina/Buenos_Aires) are safe in a cookie value as they are.
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var current = document.cookie.split("; ").find(function (item) { return item.indexOf("yizhan_tz=") === 0; });
+    if (zone && (!current || current.slice(10) !== zone)) {
+      var secure = location.protocol === "https:" ? "; Secure" : "";
+      document.cookie = "yizhan_tz=" + zone + "; Path=/; Max-Age=31536000; SameSite=Lax" + secure;
+    }
+  } catch (ignored) {
+    // Without Intl the server's default zone is used.
+  }
+})();

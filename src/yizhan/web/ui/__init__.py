@@ -1,0 +1,15 @@
+"""The pages of the web interface (server-rendered, htmx for partial updates); none of them is in the API schema."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from yizhan.web.ui import auth, home, prefs
+
+
+def router() -> APIRouter:
+    pages = APIRouter(include_in_schema=False)
+    pages.include_router(auth.router)
+    pages.include_router(home.router)
+    pages.include_router(prefs.router)
+    return pages
