@@ -94,7 +94,8 @@ def test_google_and_english_outlook_headers() -> None:
     assert card.emails == (("alice@example.com", ""), ("a2@example.com", ""))
     assert card.phones == (("+1 555", ""),)
     assert card.groups == ("Friends",) and card.organisation == "ACME"
-    outlook = "\ufeffFirst Name;Last Name;E-mail Address;E-mail Display Name;Title\nBob;Smith;bob@x.org;Bob (bob@x.org);Mr.\n"
+    outlook = ("\ufeffFirst Name;Last Name;E-mail Address;E-mail Display Name;Title\n"
+               "Bob;Smith;bob@x.org;Bob (bob@x.org);Mr.\n")
     (_, card), = parse_csv(outlook.encode("utf-8"))
     assert card.name() == "Bob Smith" and card.title == ""
     assert map_header("E-mail 2 - Type") is None

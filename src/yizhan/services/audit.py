@@ -81,8 +81,9 @@ class DeliveryLogService:
         if direction not in DELIVERY_DIRECTIONS:
             raise InvalidInput(f"direction must be one of {', '.join(DELIVERY_DIRECTIONS)}")
         rcpts = tuple(dict.fromkeys(normalize_address(r)[:320] for r in recipients[:MAX_RECIPIENTS] if r))
-        record = DeliveryRecord(at if at is not None else now_seconds(), direction, normalize_address(sender)[:320],
-                                rcpts, message_id.strip().strip("<>")[:500], max(0, int(size)), result[:20], detail[:2000])
+        record = DeliveryRecord(at if at is not None else now_seconds(), direction,
+                                normalize_address(sender)[:320], rcpts, message_id.strip().strip("<>")[:500],
+                                max(0, int(size)), result[:20], detail[:2000])
         (log_id,) = await self.log.append([record])
         return log_id
 

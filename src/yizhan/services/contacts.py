@@ -75,9 +75,12 @@ class Correspondent:
 
 
 def _clean(text: str, limit: int, what: str, multiline: bool = False) -> str:
-    """`text` without control characters (newlines kept when `multiline`), trimmed; InvalidInput when too long."""
-    kept = "".join(ch for ch in text if (multiline and ch in "\n\t") or unicodedata.category(ch)[0] != "C")
-    kept = kept.replace("\r\n", "\n").strip()
+    """`text` with control characters as spaces (newlines and tabs kept when `multiline`, else whitespace runs
+    collapsed), trimmed; InvalidInput when too long."""
+    text = text.replace("\r\n", "\n")
+    kept = "".join(ch if (multiline and ch in "\n\t") or unicodedata.category(ch)[0] != "C" else " "
+                   for ch in text)
+    kept = kept.strip() if multiline else " ".join(kept.split())
     if len(kept) > limit:
         raise InvalidInput(f"{what} is longer than {limit} characters")
     return kept
@@ -130,6 +133,9 @@ class ContactsService:
             notes=_clean(card.notes, lim.max_notes, "the notes", multiline=True),
             groups=tuple(dict.fromkeys(_clean(g, lim.max_group_name, "a group name") for g in card.groups if g)))
         if not (cleaned_card.name() or cleaned_card.phones or cleaned_card.organisation):
+            if warnings:
+                raise InvalidInput(warnings[0].removesuffix(" and was left out")
+                                   + ", and there is no name or phone number to keep")
             raise InvalidInput("a contact needs a name, an address or a phone number")
         return cleaned_card, warnings
 

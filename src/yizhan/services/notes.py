@@ -33,8 +33,7 @@ class NotesService:
         self.limits = limits or NoteLimits()
 
     def _title(self, title: str) -> str:
-        cleaned = " ".join("".join(ch for ch in title if unicodedata.category(ch)[0] != "C"
-                                   or ch in "\t\n").split())
+        cleaned = " ".join("".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in title).split())
         if len(cleaned) > self.limits.max_title:
             raise InvalidInput(f"a note title is at most {self.limits.max_title} characters")
         return cleaned

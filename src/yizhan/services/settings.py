@@ -181,7 +181,8 @@ def _stored(stored: dict[str, Any], name: str, allowed: tuple[str, ...], default
 
 
 def _display_name(name: str) -> str:
-    cleaned = " ".join("".join(ch for ch in name if unicodedata.category(ch)[0] != "C").split())
+    # Control characters (CR, LF: header injection) become spaces, then runs of spaces one.
+    cleaned = " ".join("".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in name).split())
     if len(cleaned) > MAX_DISPLAY_NAME:
         raise InvalidInput(f"the display name is at most {MAX_DISPLAY_NAME} characters")
     return cleaned

@@ -57,7 +57,7 @@ class TokenService:
 
     async def create(self, account: AccountRecord, name: str, scopes: list[str] | tuple[str, ...],
                      expires_in_days: int | None = None) -> NewToken:
-        cleaned = " ".join("".join(ch for ch in name if unicodedata.category(ch)[0] != "C").split())
+        cleaned = " ".join("".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in name).split())
         if not cleaned or len(cleaned) > self.limits.max_name:
             raise InvalidInput(f"a token needs a name of 1 to {self.limits.max_name} characters")
         wanted = tuple(dict.fromkeys(scopes))
