@@ -147,6 +147,10 @@ async def test_notes_settings_and_signatures(store: Store) -> None:
     assert [s.is_default for s in await settings.signatures(alice)] == [False, True]
     with pytest.raises(NotFound):
         await settings.update_signature(bob, one.id, is_default=True)
+    await settings.update_signature(alice, two.id, is_default=False)
+    assert [s.is_default for s in await settings.signatures(alice)] == [False, True]
+    await settings.delete_signature(alice, two.id)
+    assert [(s.id, s.is_default) for s in await settings.signatures(alice)] == [(one.id, True)]
     assert await settings.add_image_sender(alice, "@example.org", 2)
     assert not await settings.add_image_sender(alice, "@example.org", 2)
     assert await settings.has_image_sender(alice, ["x@example.org", "@example.org"])
@@ -210,3 +214,34 @@ async def test_delivery_log_search_and_prune(store: Store) -> None:
     assert await log.prune(older_than=250, batch=1) == 2
     assert [r.at for r in await log.search()] == [300]
     assert await log.search(address="alice@example.com") == []
+
+
+async def test_upgrade_from_0003_keeps_data(tmp_path: Path) -> None:
+    """A database at the previous revision, with an account, is migrated to 0004 on open and keeps its data."""
+    import sqlite3
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from yizhan.store.db import MIGRATIONS
+    from yizhan.store.migrations import HEAD
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(f"sqlite:///{tmp_path / 'y.db'}")
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0003_directory_version")
+        connection.execute(text("INSERT INTO domains (id, name, created_at) VALUES (1, 'example.com', 0)"))
+    engine.dispose()
+    s = await Store.open(None, tmp_path / "y.db", tmp_path / "blobs")
+    try:
+        assert (await s.directory.get_domain("example.com")) is not None
+        account, _ = await s.directory.add_account(1, "a@example.com", "x", "user", 0, "", [])
+        note = await Notes(s.db).create(account.id, "t", "b", "plain", False, 5)
+        assert (await Notes(s.db).get(account.id, note.id)).body == "b"
+    finally:
+        await s.close()
+    with sqlite3.connect(tmp_path / "y.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD

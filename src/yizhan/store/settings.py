@@ -3,7 +3,8 @@
 Invariants:
 - Every method takes `account_id` and every statement filters by it: another account's signature is NotFound.
 - The store keeps values as given; services/settings.py validates them and supplies defaults for missing names.
-- At most one signature of an account is the default: setting one clears the others in the same transaction.
+- Exactly one signature of an account that has any is the default: the first one added is, setting another
+  clears the others, and deleting the default promotes the oldest remaining one, each in one transaction.
 - Counts are bounded by the `max_count` given to the creating calls, checked in the writing transaction.
 """
 
@@ -102,6 +103,9 @@ class AccountSettingsStore:
                 raise NotFound(f"no signature {signature_id}")
             if changes.get("is_default"):
                 await _clear_default(conn, account_id)
+            elif "is_default" in changes:
+                # A default is replaced by making another one the default, never just cleared.
+                changes = {k: v for k, v in changes.items() if k != "is_default"}
             await conn.execute(update(sig).where(sig.c.id == signature_id, sig.c.account_id == account_id)
                                .values(updated_at=now_seconds(), **changes))
             row = (await conn.execute(select(sig).where(sig.c.id == signature_id))).one()
@@ -110,9 +114,16 @@ class AccountSettingsStore:
     async def delete_signature(self, account_id: int, signature_id: int) -> None:
         sig = t.signatures
         async with self.db.write() as conn:
-            result = await conn.execute(delete(sig).where(sig.c.id == signature_id, sig.c.account_id == account_id))
-            if result.rowcount == 0:
+            was_default = await conn.scalar(select(sig.c.is_default).where(sig.c.id == signature_id,
+                                                                            sig.c.account_id == account_id))
+            if was_default is None:
                 raise NotFound(f"no signature {signature_id}")
+            await conn.execute(delete(sig).where(sig.c.id == signature_id, sig.c.account_id == account_id))
+            if was_default:
+                # The oldest remaining signature becomes the default, so an account with signatures has one.
+                oldest = await conn.scalar(select(func.min(sig.c.id)).where(sig.c.account_id == account_id))
+                if oldest is not None:
+                    await conn.execute(update(sig).where(sig.c.id == oldest).values(is_default=True))
 
     # Senders whose remote images are always shown
 
