@@ -280,3 +280,30 @@ def test_mutated_messages_never_raise(seed: bytes, edits: list[tuple[int, int, b
         extract_part(raw, attachment.path)
         if attachment.is_message:
             render_attached(raw, attachment.path)
+
+
+def test_image_referenced_by_cid_outside_related_is_inline() -> None:
+    raw = crlf("""From: a@example.org
+Content-Type: multipart/mixed; boundary="b"
+
+--b
+Content-Type: text/html; charset=utf-8
+
+<p>see <img src="cid:pic@x"></p>
+--b
+Content-Type: image/png
+Content-ID: <pic@x>
+Content-Transfer-Encoding: base64
+
+iVBORw0KGgo=
+--b
+Content-Type: image/png
+Content-ID: <unused@x>
+Content-Transfer-Encoding: base64
+
+iVBORw0KGgo=
+--b--
+""")
+    view = render_message(raw, RenderOptions(part_url=lambda path: f"/part/{path}"))
+    assert '<img src="/part/2">' in view.body_html
+    assert [(a.path, a.is_inline) for a in view.attachments] == [("2", True), ("3", False)]

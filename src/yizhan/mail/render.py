@@ -218,16 +218,16 @@ def _priority(headers: dict[str, str]) -> int:
     return 3
 
 
-def _body(raw: bytes, part: MimePart, options: SanitizeOptions) -> tuple[str, str, bool, str]:
-    """(safe HTML, kind, has remote images, plain text) of one body part."""
+def _body(raw: bytes, part: MimePart, options: SanitizeOptions) -> tuple[str, str, bool, str, frozenset[str]]:
+    """(safe HTML, kind, has remote images, plain text, Content-IDs referenced) of one body part."""
     charset = part.param("charset")
     text = decode_bytes(decode_body(raw, part)[: MAX_BODY_CHARS * 2], charset)[:MAX_BODY_CHARS].replace("\x00", "")
     if part.subtype == "html":
         safe = sanitize_html(text, options)
-        return safe.html, "html", safe.has_remote_images, html_to_text(text)
+        return safe.html, "html", safe.has_remote_images, html_to_text(text), safe.cids
     fmt = (part.param("format") or "").strip().lower()
     delsp = (part.param("delsp") or "").strip().lower() == "yes"
-    return sanitize_html(text_to_html(text, fmt == "flowed", delsp)).html, "text", False, text
+    return sanitize_html(text_to_html(text, fmt == "flowed", delsp)).html, "text", False, text, frozenset()
 
 
 def _view(raw: bytes, root: MimePart, prefix: str, options: RenderOptions, defects: list[str]) -> MessageView:
@@ -255,14 +255,15 @@ def _view(raw: bytes, root: MimePart, prefix: str, options: RenderOptions, defec
     texts: list[str] = []
     remote = False
     kinds = set()
+    referenced: set[str] = set()
     for part, _path in walk.bodies:
-        safe, kind, has_remote, text = _body(raw, part, sanitize)
+        safe, kind, has_remote, text, used = _body(raw, part, sanitize)
+        referenced |= used
         html_parts.append(safe)
         texts.append(text)
         remote = remote or has_remote
         kinds.add(kind)
     # Images the HTML shows through cid: are inline even outside multipart/related.
-    referenced = set(cids) if "html" in kinds else set()
     attachments = tuple(
         AttachmentInfo(a.path, a.filename, a.content_type, a.size, True, a.content_id, a.is_message)
         if not a.is_inline and a.content_id in referenced and a.content_type.startswith("image/") else a
