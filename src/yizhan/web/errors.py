@@ -10,6 +10,7 @@ except an unauthenticated page request, which is sent to the sign-in page (303) 
 | AlreadyExists                             | 409    | already_exists        |
 | InvalidInput                              | 400    | invalid_input         |
 | request validation (FastAPI's 422)        | 422    | invalid_request       |
+| unreadable body (FastAPI's 400)           | 400    | invalid_request       |
 | AuthenticationFailed                      | 401    | authentication_failed |
 | Unauthenticated (no or expired session)   | 401    | unauthenticated       |
 | PermissionDenied                          | 403    | permission_denied     |
@@ -77,6 +78,7 @@ _STATUS: tuple[tuple[type[YizhanError], int, str], ...] = (
 )
 
 _HTTP_MESSAGES = {
+    400: N_("The request body could not be read: check its format and its Content-Type."),
     404: N_("There is nothing at this address."),
     405: N_("This method is not allowed here."),
     413: N_("The request is too large."),
@@ -164,7 +166,7 @@ async def _validation(request: Request, exc: Exception) -> Response:
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     known = _HTTP_MESSAGES.get(exc.status_code)
-    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code,
+    code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code,
                                                                                  f"http_{exc.status_code}")
     message = _(known) if known else str(exc.detail)
     return error_response(request, exc.status_code, code, message, headers=dict(exc.headers or {}))

@@ -128,19 +128,26 @@ class BodyLimit:
             await _refuse(send, 413, "too_large", message)
             return
         seen = 0
-        started = False
+        started = exceeded = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             item = await receive()
             if item["type"] == "http.request":
                 seen += len(item.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge
             return item
 
         async def tracking_send(item: Message) -> None:
             nonlocal started
+            if exceeded:
+                # Whatever the app made of the cut body (FastAPI calls it a parse error, 400), the answer is 413.
+                if item["type"] == "http.response.start" and not started:
+                    started = True
+                    await _refuse(send, 413, "too_large", message)
+                return
             if item["type"] == "http.response.start":
                 started = True
             await send(item)
@@ -149,5 +156,5 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if started:
-                raise
+                return
             await _refuse(send, 413, "too_large", message)
