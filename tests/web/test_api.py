@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.mailfactory import make_message
 from tests.web.conftest import ADDRESS, PASSWORD, Web
 
@@ -106,3 +108,20 @@ async def test_openapi_schema_describes_v1_with_typed_models(web: Web) -> None:
     assert {"name", "special_use", "total", "unread"} <= set(folder)
     unauthorized = paths["/api/v1/me"]["get"]["responses"]["401"]["content"]["application/json"]["schema"]
     assert unauthorized == {"$ref": "#/components/schemas/ErrorBody"}
+
+
+async def test_a_fault_of_ours_is_a_500_with_the_error_body_and_no_details(web: Web, monkeypatch: Any) -> None:
+    async def broken(account_id: int) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(web.services.mailbox, "folders", broken)
+    async with web.signed_in() as client:
+        api = await client.get("/api/v1/folders")
+        page = await client.get("/")
+    assert api.status_code == 500
+    assert api.json() == {"error": {"code": "internal_error",
+                                    "message": "Something went wrong on the server; it has been logged."}}
+    assert page.status_code == 500 and "Something went wrong" in page.text
+    for reply in (api, page):
+        assert "secret internal detail" not in reply.text and "Traceback" not in reply.text
+        assert reply.headers["content-security-policy"].startswith("default-src 'none'")
