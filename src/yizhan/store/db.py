@@ -11,7 +11,6 @@ BEGIN IMMEDIATE.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -50,13 +49,12 @@ class Database:
     """The writer and reader engines of one database, its migrations, and the transaction runners (sqlrun.py).
 
     On SQLite, writes through `write()` and `run_write()` use two connections; one asyncio lock makes them take
-    turns in this process, so neither waits on SQLite's busy handler for the other.
+    turns in this process, so neither waits on SQLite's busy handler for the other. `run_write` commits in groups.
     """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self._write_lock = asyncio.Lock()
         self._threads: SqliteThreads | None = None
         if self.is_sqlite:
             self._threads = SqliteThreads(str(make_url(url).database), _sqlite_pragmas)
@@ -111,7 +109,7 @@ class Database:
         await self.writer.dispose()
         await self.reader.dispose()
         if self._threads is not None:
-            await asyncio.to_thread(self._threads.close)
+            await self._threads.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Any]:
@@ -120,7 +118,7 @@ class Database:
             async with self.writer.begin() as conn:
                 yield conn
             return
-        async with self._write_lock, self.writer.begin() as conn:
+        async with self._threads.lock, self.writer.begin() as conn:
             yield conn
 
     async def run_write(self, fn: Callable[[Tx], T]) -> T:
@@ -128,8 +126,7 @@ class Database:
         if self._threads is None:
             async with self.writer.begin() as conn:
                 return await conn.run_sync(lambda sync: fn(SqlAlchemyTx(sync)))
-        async with self._write_lock:
-            return await self._threads.write(fn)
+        return await self._threads.write(fn)
 
     async def run_read(self, fn: Callable[[Tx], T]) -> T:
         """Run `fn` over one read snapshot on a database thread."""

@@ -25,6 +25,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -108,17 +109,34 @@ class SqlAlchemyTx:
             self.connection.exec_driver_sql(self._numbered(sql), batch)
 
 
-class SqliteThreads:
-    """The writer thread and the reader threads of one SQLite database, each thread with its own connection."""
+@dataclass(slots=True)
+class _Write:
+    fn: Callable[[Tx], Any]
+    future: asyncio.Future[Any]
 
-    def __init__(self, path: str, configure: Callable[[sqlite3.Connection], None], readers: int = 4) -> None:
+
+class SqliteThreads:
+    """The writer thread and the reader threads of one SQLite database, each thread with its own connection.
+
+    Writes are committed in groups: what callers submit while the writer is busy waits, then runs in ONE
+    transaction, each function inside its own SAVEPOINT (a function that raises undoes only its own changes), and
+    the group shares one COMMIT and so one fsync. Every caller is answered only after that COMMIT returned.
+    `lock` is held while a group runs; other writers of this process (SQLAlchemy's `Database.write()`) take it too.
+    """
+
+    def __init__(self, path: str, configure: Callable[[sqlite3.Connection], None], readers: int = 4,
+                 max_group: int = 256) -> None:
         self.path = path
         self.configure = configure
+        self.max_group = max_group
+        self.lock = asyncio.Lock()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="sqlite-reader")
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._opened_lock = threading.Lock()
+        self._queue: asyncio.Queue[_Write] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -126,35 +144,87 @@ class SqliteThreads:
             connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.configure(connection)
             self._local.connection = connection
-            with self._lock:
+            with self._opened_lock:
                 self._opened.append(connection)
         return connection
 
-    def _transaction(self, begin: str, fn: Callable[[Tx], T]) -> T:
+    def _read(self, fn: Callable[[Tx], T]) -> T:
         connection = self._connection()
-        connection.execute(begin)
+        connection.execute("BEGIN")
         try:
-            result = fn(SqliteTx(connection))
+            return fn(SqliteTx(connection))
+        finally:
             connection.execute("COMMIT")
-        except BaseException:
-            # A failed COMMIT (a full disk, an I/O error) leaves the transaction open: end it too.
+
+    def _write_group(self, fns: list[Callable[[Tx], Any]]) -> list[tuple[bool, Any]]:
+        """Run `fns` in one transaction; (True, result) or (False, exception) for each, in order."""
+        connection = self._connection()
+        tx = SqliteTx(connection)
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for fn in fns:
+                connection.execute("SAVEPOINT write")
+                try:
+                    value = fn(tx)
+                except Exception as exc:
+                    connection.execute("ROLLBACK TO write")
+                    outcomes.append((False, exc))
+                else:
+                    outcomes.append((True, value))
+                connection.execute("RELEASE write")
+            connection.execute("COMMIT")
+        except Exception as exc:
+            # BEGIN or COMMIT failed (a locked or full disk, an I/O error): nothing of the group is durable.
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            raise
-        return result
+            return [(False, exc)] * len(fns)
+        return outcomes
+
+    async def _commit_groups(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            group = [await self._queue.get()]
+            while len(group) < self.max_group and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            async with self.lock:
+                outcomes = await loop.run_in_executor(self._writer, self._write_group, [w.fn for w in group])
+            for write, (ok, value) in zip(group, outcomes, strict=True):
+                if write.future.done():
+                    continue
+                if ok:
+                    write.future.set_result(value)
+                else:
+                    write.future.set_exception(value)
 
     async def write(self, fn: Callable[[Tx], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, self._transaction, "BEGIN IMMEDIATE", fn)
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._commit_groups(), name="sqlite-group-commit")
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put_nowait(_Write(fn, future))
+        return await future
 
     async def read(self, fn: Callable[[Tx], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, self._transaction, "BEGIN", fn)
+        return await loop.run_in_executor(self._readers, self._read, fn)
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        while not self._queue.empty():
+            self._queue.get_nowait().future.set_exception(RuntimeError("the database is closed"))
+        await asyncio.to_thread(self._shutdown)
+
+    def _shutdown(self) -> None:
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
-        with self._lock:
+        with self._opened_lock:
             for connection in self._opened:
                 connection.close()
             self._opened.clear()
