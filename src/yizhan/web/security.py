@@ -35,7 +35,7 @@ def security_headers(path: str, https: bool) -> list[tuple[str, str]]:
         ("Referrer-Policy", "same-origin"),
         ("X-Frame-Options", "DENY"),
         ("Cross-Origin-Opener-Policy", "same-origin"),
-        ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
     ]
     if not path.startswith(_STATIC_PREFIX):
         headers.append(("Cache-Control", "no-store"))
