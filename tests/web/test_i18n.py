@@ -12,11 +12,12 @@ from pathlib import Path
 
 from babel.dates import format_datetime
 from babel.messages.extract import extract_from_dir
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 import yizhan.web
 from tests.web.conftest import ADDRESS, Web
-from yizhan.web.i18n import LANG_COOKIE, TZ_COOKIE, negotiate
+from yizhan.web.i18n import LANG_COOKIE, TZ_COOKIE, catalogue_files, negotiate
 from yizhan.web.sessions import COOKIE
 
 WEB = Path(yizhan.web.__file__).parent
@@ -94,8 +95,12 @@ async def test_dates_are_shown_in_the_readers_time_zone(web: Web) -> None:
 
 
 def test_every_string_of_the_web_has_a_chinese_translation() -> None:
-    with open(WEB / "locale" / "zh_CN" / "LC_MESSAGES" / "messages.po", "rb") as f:
-        catalogue = read_po(f, locale="zh_CN")
+    catalogue = Catalog(locale="zh_CN")
+    for path in catalogue_files("zh_CN"):
+        with open(path, "rb") as f:
+            for entry in read_po(f, locale="zh_CN"):
+                if entry.id:
+                    catalogue[entry.id] = entry
     method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")]
     options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
     found = 0

@@ -12,17 +12,25 @@ from dataclasses import dataclass, field
 
 from yizhan.config.paths import DataPaths
 from yizhan.config.settings import Settings
+from yizhan.mail.compose import ComposeLimits
+from yizhan.services.audit import AuditService, DeliveryLogService
 from yizhan.services.auth import AuthService
 from yizhan.services.bus import EventBus
+from yizhan.services.compose import ComposeService
+from yizhan.services.contacts import ContactsService
 from yizhan.services.deliver import DeliveryService
 from yizhan.services.directory import DirectoryService
 from yizhan.services.mailbox import MailboxService
+from yizhan.services.notes import NotesService
 from yizhan.services.maildrop import MaildropService
 from yizhan.services.outbound import OutboundService
 from yizhan.services.passwords import generate_password
+from yizhan.services.reading import ReadingService
 from yizhan.services.search import SearchService
 from yizhan.services.sessions import SessionRegistry
+from yizhan.services.settings import SettingsService
 from yizhan.services.submit import SubmitService
+from yizhan.services.tokens import TokenService
 from yizhan.services.transfer import TransferService
 from yizhan.store.store import Store
 
@@ -46,11 +54,29 @@ class Services:
     submit: SubmitService = field(init=False)
     # Open IMAP/POP3 sessions per account (connection limits per account).
     sessions: SessionRegistry = field(init=False)
+    # The web's use cases: reading and composing mail, and the account's own data.
+    reading: ReadingService = field(init=False)
+    compose: ComposeService = field(init=False)
+    contacts: ContactsService = field(init=False)
+    notes: NotesService = field(init=False)
+    account_settings: SettingsService = field(init=False)
+    tokens: TokenService = field(init=False)
+    audit: AuditService = field(init=False)
+    delivery_log: DeliveryLogService = field(init=False)
 
     def __post_init__(self) -> None:
         self.submit = SubmitService(self.store, self.directory, self.delivery, self.outbound)
         self.mailbox = MailboxService(self.store, self.bus, self.settings.limits.max_message_size)
         self.sessions = SessionRegistry()
+        self.reading = ReadingService(self.mailbox)
+        self.compose = ComposeService(self.mailbox, self.submit, self.store,
+                                      ComposeLimits(max_bytes=self.settings.limits.max_message_size))
+        self.contacts = ContactsService(self.store)
+        self.notes = NotesService(self.store)
+        self.account_settings = SettingsService(self.store, self.directory)
+        self.tokens = TokenService(self.store)
+        self.audit = AuditService(self.store)
+        self.delivery_log = DeliveryLogService(self.store, retention_days=30)
 
     @classmethod
     async def open(cls, settings: Settings, paths: DataPaths) -> Services:

@@ -1,6 +1,6 @@
 """Interface languages (简体中文 and English) and time zones for the web.
 
-Catalogues are gettext `.po` files in `web/locale/<lang>/LC_MESSAGES/messages.po`, compiled in memory with Babel
+Catalogues are gettext `.po` files in `web/locale/<lang>/LC_MESSAGES/` (`messages.po` and one file per area), compiled in memory with Babel
 when first used (no build step at install, no `.mo` file that could drift from its `.po`). English msgids are the
 source text, so the English catalogue may leave entries empty.
 
@@ -49,16 +49,30 @@ def N_(message: str) -> str:
     return message
 
 
-@functools.cache
-def translations(language: str) -> Translations:
-    """The compiled catalogue of `language` (one of LANGUAGES), read once per process."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+def catalogue_files(language: str) -> list[Path]:
+    """The `.po` files of `language`: `messages.po` first, then one file per area of the interface (`mail.po`,
+    `admin.po`, …), so people working on different areas never edit the same catalogue."""
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    return sorted(folder.glob("*.po"), key=lambda path: (path.name != "messages.po", path.name))
+
+
+def _compiled(path: Path, language: str) -> Translations:
     with open(path, "rb") as f:
         catalog = read_po(f, locale=language)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer)
+
+
+@functools.cache
+def translations(language: str) -> Translations:
+    """The compiled catalogue of `language` (one of LANGUAGES): all its `.po` files merged, read once per process."""
+    files = catalogue_files(language)
+    merged = _compiled(files[0], language)
+    for path in files[1:]:
+        merged.merge(_compiled(path, language))
+    return merged
 
 
 def _language_of_tag(tag: str) -> str | None:
