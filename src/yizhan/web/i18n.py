@@ -7,8 +7,8 @@ source text, so the English catalogue may leave entries empty.
 The language of a request is, in order: the `yizhan_lang` cookie (set by the language switch), the best match of
 `Accept-Language` (RFC 9110 §12.5.4: q-values honoured, `zh`, `zh-CN`, `zh-Hans`, `zh-SG`, … mean 简体中文; a
 Traditional Chinese tag is also served 简体中文, which its readers read far better than English), else English.
-The time zone is the `yizhan_tz` cookie (set by the browser's script to the zone it runs in) when it names an IANA
-zone, else `web.time_zone` from the configuration.
+The time zone is the `yizhan_zone` cookie (the zone chosen in the settings page), else the `yizhan_tz` cookie (set by
+the browser's script to the zone it runs in), when it names an IANA zone, else `web.time_zone` from the configuration.
 
 Templates call `_()`, `gettext()` and `ngettext()` (Jinja2's i18n extension, new style, so values are escaped). They
 read the language of the request being rendered from a context variable that `Translator.activate` sets around a
@@ -39,6 +39,8 @@ LANGUAGES: dict[str, str] = {"zh_CN": "简体中文", "en": "English"}
 DEFAULT_LANGUAGE = "en"
 LANG_COOKIE = "yizhan_lang"
 TZ_COOKIE = "yizhan_tz"
+# The time zone the account chose in its settings (web/ui/settings.py); it beats the browser's own.
+ZONE_COOKIE = "yizhan_zone"
 LOCALE_DIR = Path(__file__).parent / "locale"
 _MAX_HEADER = 1000  # characters of Accept-Language read; the rest is ignored
 _MAX_ZONE = 64
@@ -191,8 +193,10 @@ class LocaleMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        chosen = Translator(choose_language(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")),
-                            checked_zone(request.cookies.get(TZ_COOKIE)) or self.default_zone)
+        cookies = request.cookies
+        chosen = Translator(choose_language(cookies.get(LANG_COOKIE), request.headers.get("accept-language")),
+                            checked_zone(cookies.get(ZONE_COOKIE)) or checked_zone(cookies.get(TZ_COOKIE))
+                            or self.default_zone)
         scope.setdefault("state", {})["i18n"] = chosen
         with chosen.activate():
             await self.app(scope, receive, send)
