@@ -19,8 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, exists, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import exists, select
 from sqlalchemy.sql import Select
 
 from yizhan.mail.model import ParsedMessage
@@ -29,6 +28,7 @@ from yizhan.store import schema as t
 from yizhan.store.db import Database
 from yizhan.store.events import Event, MessageAdded
 from yizhan.store.records import StoredEntry
+from yizhan.store.sqlrun import Tx, placeholders
 from yizhan.util.clock import now_seconds, to_seconds
 from yizhan.util.errors import NotFound, QuotaExceeded, TemporaryFailure, YizhanError
 
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # SearchDocument lives in yizhan.mail.tokens (so parsing workers need not import the store); named here too.
 __all__ = ["Ingest", "NewEntry", "Result", "SearchDocument", "write_entries"]
 
+_CHUNK = 500
 # How far back a reply found only by its subject may join a thread (seconds).
 _SUBJECT_THREAD_WINDOW = 60 * 86400
 
@@ -162,8 +163,7 @@ class Ingest:
             start = end
 
     async def _write(self, entries: list[NewEntry]) -> tuple[list[Result], list[Event]]:
-        async with self.db.write() as conn:
-            return await write_entries(conn, entries)
+        return await self.db.run_write(lambda tx: write_entries(tx, entries))
 
 
 def filed_blobs_query(folder_id: int, blobs: list[str]) -> Select[tuple[str]]:
@@ -173,19 +173,19 @@ def filed_blobs_query(folder_id: int, blobs: list[str]) -> Select[tuple[str]]:
         exists().where(t.entries.c.message_id == t.messages.c.id, t.entries.c.folder_id + 0 == folder_id))
 
 
-async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple[list[Result], list[Event]]:
+def write_entries(tx: Tx, entries: list[NewEntry]) -> tuple[list[Result], list[Event]]:
     """File `entries` inside the caller's write transaction (see the module docstring)."""
     folder_ids = sorted({e.folder_id for e in entries})
     folders = {
-        r.id: dict(r._mapping) for r in (await conn.execute(
-            select(t.folders.c.id, t.folders.c.account_id, t.folders.c.uidnext, t.folders.c.highestmodseq)
-            .where(t.folders.c.id.in_(folder_ids)).with_for_update())).all()
+        fid: dict(account_id=aid, uidnext=uidnext, highestmodseq=modseq) for fid, aid, uidnext, modseq in tx.rows(
+            f"SELECT id, account_id, uidnext, highestmodseq FROM folders WHERE id IN ({placeholders(len(folder_ids))})"
+            f"{tx.for_update}", folder_ids)
     }
     account_ids = sorted({e.account_id for e in entries})
     usage = {
-        r.id: [r.used_bytes, r.quota_bytes] for r in (await conn.execute(
-            select(t.accounts.c.id, t.accounts.c.used_bytes, t.accounts.c.quota_bytes)
-            .where(t.accounts.c.id.in_(account_ids)))).all()
+        aid: [used, quota] for aid, used, quota in tx.rows(
+            f"SELECT id, used_bytes, quota_bytes FROM accounts WHERE id IN ({placeholders(len(account_ids))})",
+            account_ids)
     }
     # Filled in order: an error now, or None until the entry is filed below.
     results: list[Result | None] = []
@@ -209,36 +209,33 @@ async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple
         return [r for r in results if r is not None], []
 
     rows = [_message_row(entry) for _, entry, _, _ in accepted]
-    await _assign_threads(conn, rows)
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        # The ids are known before the insert (see _next_message_ids), so new threads get their ids at once.
-        message_ids = await _next_message_ids(conn, len(rows))
+    _assign_threads(tx, rows)
+    if tx.for_update:
+        # PostgreSQL: the ids come from the sequence, one INSERT ... RETURNING per row.
+        message_ids = []
+        for row in rows:
+            inserted = tx.one(f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) "
+                              f"VALUES ({placeholders(len(_MESSAGE_COLUMNS))}) RETURNING id",
+                              [row[c] for c in _MESSAGE_COLUMNS])
+            assert inserted is not None
+            message_ids.append(int(inserted[0]))
+        new_threads = _thread_within_batch(rows, message_ids)
+        tx.many("UPDATE messages SET thread_id = ? WHERE id = ?", [(t["tid"], t["mid"]) for t in new_threads])
+    else:
+        # SQLite: the ids are known before the insert (see _next_message_ids), so new threads get theirs at once.
+        message_ids = _next_message_ids(tx, len(rows))
         _thread_within_batch(rows, message_ids)
-        await conn.exec_driver_sql(_INSERT_MESSAGE, [
-            (mid, *(row[c] for c in _MESSAGE_COLUMNS)) for mid, row in zip(message_ids, rows, strict=True)])
-        await conn.exec_driver_sql(
-            "INSERT INTO entries (folder_id, uid, message_id, modseq, flags, keywords) VALUES (?, ?, ?, ?, ?, ?)",
+        tx.many(_INSERT_MESSAGE, [(mid, *(row[c] for c in _MESSAGE_COLUMNS))
+                                  for mid, row in zip(message_ids, rows, strict=True)])
+    tx.many("INSERT INTO entries (folder_id, uid, message_id, modseq, flags, keywords) VALUES (?, ?, ?, ?, ?, ?)",
             [(e.folder_id, uid, mid, modseq, e.flags, " ".join(e.keywords))
              for (_, e, uid, modseq), mid in zip(accepted, message_ids, strict=True)])
-        await conn.exec_driver_sql(
-            "INSERT INTO message_text(rowid, acct, subject, sender, recipients, body, attachments) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(mid, f"a{e.account_id}", e.search.subject, e.search.sender, e.search.recipients, e.search.body,
-              e.search.attachments) for (_, e, _, _), mid in zip(accepted, message_ids, strict=True)])
-    else:
-        inserted = await conn.execute(
-            insert(t.messages).returning(t.messages.c.id, sort_by_parameter_order=True), rows)
-        message_ids = list(inserted.scalars().all())
-        new_threads = _thread_within_batch(rows, message_ids)
-        if new_threads:
-            await conn.execute(update(t.messages).where(t.messages.c.id == bindparam("mid"))
-                               .values(thread_id=bindparam("tid")), new_threads)
-        await conn.execute(insert(t.entries), [
-            dict(folder_id=e.folder_id, uid=uid, message_id=mid, modseq=modseq, flags=e.flags,
-                 keywords=" ".join(e.keywords))
-            for (_, e, uid, modseq), mid in zip(accepted, message_ids, strict=True)
-        ])
+    if not tx.for_update:
+        # The full-text index (FTS5) exists on SQLite only.
+        tx.many("INSERT INTO message_text(rowid, acct, subject, sender, recipients, body, attachments) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(mid, f"a{e.account_id}", e.search.subject, e.search.sender, e.search.recipients, e.search.body,
+                  e.search.attachments) for (_, e, _, _), mid in zip(accepted, message_ids, strict=True)])
 
     # Counters: one UPDATE per folder and per account touched.
     per_folder: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -249,16 +246,12 @@ async def write_entries(conn: AsyncConnection, entries: list[NewEntry]) -> tuple
         counts[1] += 0 if e.flags & t.SEEN else 1
         counts[2] += e.size
         per_account[e.account_id] += e.size
-    for folder_id, (n, unseen, size) in per_folder.items():
-        folder = folders[folder_id]
-        await conn.execute(update(t.folders).where(t.folders.c.id == folder_id).values(
-            uidnext=folder["uidnext"], highestmodseq=folder["highestmodseq"],
-            exists_count=t.folders.c.exists_count + n, unseen_count=t.folders.c.unseen_count + unseen,
-            size_bytes=t.folders.c.size_bytes + size))
-    await conn.execute(
-        update(t.accounts).where(t.accounts.c.id == bindparam("aid"))
-        .values(used_bytes=t.accounts.c.used_bytes + bindparam("delta")),
-        [dict(aid=aid, delta=delta) for aid, delta in per_account.items()])
+    tx.many("UPDATE folders SET uidnext = ?, highestmodseq = ?, exists_count = exists_count + ?, "
+            "unseen_count = unseen_count + ?, size_bytes = size_bytes + ? WHERE id = ?",
+            [(folders[fid]["uidnext"], folders[fid]["highestmodseq"], n, unseen, size, fid)
+             for fid, (n, unseen, size) in per_folder.items()])
+    tx.many("UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?",
+            [(delta, aid) for aid, delta in per_account.items()])
 
     events: list[Event] = []
     for (index, e, uid, modseq), mid in zip(accepted, message_ids, strict=True):
@@ -279,15 +272,15 @@ _INSERT_MESSAGE = (f"INSERT INTO messages (id, {', '.join(_MESSAGE_COLUMNS)}) "
                    f"VALUES ({', '.join('?' * (len(_MESSAGE_COLUMNS) + 1))})")
 
 
-async def _next_message_ids(conn: AsyncConnection, count: int) -> list[int]:
+def _next_message_ids(tx: Tx, count: int) -> list[int]:
     """The ids the next `count` message rows take (SQLite only).
 
     The transaction holds the database's write lock (BEGIN IMMEDIATE), so the next ids are known: they follow
     the AUTOINCREMENT sequence, which the explicit ids then advance. Giving them explicitly lets one plain
     executemany insert the batch, several times faster than INSERT ... RETURNING with ordered results.
     """
-    last = await conn.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'messages'"))
-    first = int(last or 0) + 1
+    last = tx.one("SELECT seq FROM sqlite_sequence WHERE name = 'messages'")
+    first = int(last[0] if last else 0) + 1
     return list(range(first, first + count))
 
 
@@ -309,7 +302,7 @@ def _thread_within_batch(rows: list[dict[str, Any]], message_ids: list[int]) -> 
     return new_threads
 
 
-async def _assign_threads(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+def _assign_threads(tx: Tx, rows: list[dict[str, Any]]) -> None:
     """Set `thread_id` of each new row from References/In-Reply-To, replies to it, or a reply subject.
 
     Rows left at 0 start a thread of their own (their id, once known). Rows in the same batch thread together.
@@ -318,32 +311,22 @@ async def _assign_threads(conn: AsyncConnection, rows: list[dict[str, Any]]) -> 
     for row in rows:
         by_account[row["account_id"]].append(row)
     for account_id, group in by_account.items():
-        wanted = {ref for row in group for ref in [*row["refs"].split(), row["in_reply_to"]] if ref}
-        own_ids = {row["message_id"] for row in group if row["message_id"]}
-        known: dict[str, int] = {}
-        if wanted:
-            for mid, thread in (await conn.execute(select(t.messages.c.message_id, t.messages.c.thread_id).where(
-                    t.messages.c.account_id == account_id, t.messages.c.message_id.in_(sorted(wanted))))).all():
-                known[mid] = thread
-        # Replies that arrived before the message they answer.
-        children: dict[str, int] = {}
-        if own_ids:
-            for parent, thread in (await conn.execute(
-                    select(t.messages.c.in_reply_to, t.messages.c.thread_id).where(
-                        t.messages.c.account_id == account_id,
-                        t.messages.c.in_reply_to.in_(sorted(own_ids))))).all():
-                children[parent] = thread
-        subjects = {row["thread_subject"] for row in group if row["thread_subject"]}
+        wanted = sorted({ref for row in group for ref in [*row["refs"].split(), row["in_reply_to"]] if ref})
+        own_ids = sorted({row["message_id"] for row in group if row["message_id"]})
+        # Messages this group refers to, and replies that arrived before the message they answer.
+        known = dict(_lookup(tx, "message_id", account_id, wanted))
+        children = dict(_lookup(tx, "in_reply_to", account_id, own_ids))
+        subjects = sorted({row["thread_subject"] for row in group if row["thread_subject"]})
         by_subject: dict[str, int] = {}
         if subjects:
             newest = max(row["date"] for row in group)
-            for subject, thread in (await conn.execute(
-                    select(t.messages.c.thread_subject, t.messages.c.thread_id).where(
-                        t.messages.c.account_id == account_id,
-                        t.messages.c.thread_subject.in_(sorted(subjects)),
-                        t.messages.c.date > newest - _SUBJECT_THREAD_WINDOW,
-                    ).order_by(t.messages.c.date))).all():
-                by_subject[subject] = thread
+            for start in range(0, len(subjects), _CHUNK):
+                chunk = subjects[start:start + _CHUNK]
+                for subject, thread in tx.rows(
+                        "SELECT thread_subject, thread_id FROM messages WHERE account_id = ? AND thread_subject IN "
+                        f"({placeholders(len(chunk))}) AND date > ? ORDER BY date",
+                        (account_id, *chunk, newest - _SUBJECT_THREAD_WINDOW)):
+                    by_subject[subject] = thread
         for row in group:
             refs = [r for r in [*reversed(row["refs"].split()), row["in_reply_to"]] if r]
             thread = next((known[r] for r in refs if r in known), 0)
@@ -353,3 +336,14 @@ async def _assign_threads(conn: AsyncConnection, rows: list[dict[str, Any]]) -> 
             if not thread and is_reply and row["thread_subject"] in by_subject:
                 thread = by_subject[row["thread_subject"]]
             row["thread_id"] = thread
+
+
+def _lookup(tx: Tx, column: str, account_id: int, values: list[str]) -> list[tuple[str, int]]:
+    """(value, thread_id) of the account's messages whose `column` is one of `values`."""
+    found: list[tuple[str, int]] = []
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start:start + _CHUNK]
+        found += [(value, thread) for value, thread in tx.rows(
+            f"SELECT {column}, thread_id FROM messages WHERE account_id = ? AND {column} IN "
+            f"({placeholders(len(chunk))})", (account_id, *chunk))]
+    return found
