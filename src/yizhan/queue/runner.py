@@ -18,6 +18,8 @@ How a round goes:
    queue, so a crash at any point repeats work (a duplicate at worst) and never loses a message or its bounce.
 
 The runner wakes when the bus announces `QueueChanged` (a new message, a retry) or when the next recipient is due.
+Each recipient's outcome sent elsewhere is written to the delivery log (direction "out"; recipients filed here are
+logged by the delivery service), in the background: logging never delays nor fails a delivery.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import contextlib
 import dataclasses
 import ipaddress
 import logging
+import re
 from collections.abc import Sequence
 
 from yizhan.dns.resolver import Resolver
@@ -41,6 +44,8 @@ from yizhan.util.errors import InvalidInput, NotFound, TemporaryFailure, YizhanE
 
 log = logging.getLogger(__name__)
 
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(<?[^\r\n]{1,500}?>?)[ \t]*\r?$",
+                         re.IGNORECASE | re.MULTILINE)
 _SMARTHOST = ""  # The group key of every message when a smarthost is configured.
 # Removing a finished message's blob waits this long, so a delivery of the same bytes that found the blob on disk
 # has committed its row before the blob's references are checked again.
@@ -367,11 +372,37 @@ class QueueRunner:
                 await self.bouncer.notify(message, original, failed, "failed")
             if delayed:
                 await self.bouncer.notify(message, original, delayed, "delayed")
+        self._log_outcomes(message, updates, results)
         finished, freed = await self.services.store.outbound.update(message.queue_id, updates)
         if finished:
             log.info("%s left the queue", message.queue_id)
         if freed:
             self._release_later(freed)
+
+    def _log_outcomes(self, message: QueuedMessage, updates: Sequence[RecipientUpdate], results: Results) -> None:
+        """Write each remote recipient's outcome to the delivery log, in the background (never raises)."""
+        try:
+            remote = [u for u in updates if results.get(u.address, (None, ""))[1] != self.hostname]
+            if not remote:
+                return
+
+            async def write() -> None:
+                try:
+                    message_id = message_id_of(await self._original(message))
+                    for update in remote:
+                        mta = results.get(update.address, (None, ""))[1]
+                        result = "deferred" if update.status == PENDING else update.status
+                        detail = update.last_reply + (f" (via {mta})" if mta else "") + f" [queue {message.queue_id}]"
+                        self.services.delivery.delivery_log.submit("out", message.mail_from, [update.address],
+                                                                   message_id, message.size, result, detail)
+                except Exception:
+                    log.exception("delivery log entries for %s not written", message.queue_id)
+
+            task = asyncio.create_task(write(), name="queue-delivery-log")
+            self._releases.add(task)
+            task.add_done_callback(self._releases.discard)
+        except Exception:
+            log.exception("delivery log entries for %s not written", message.queue_id)
 
     async def _original(self, message: QueuedMessage) -> bytes:
         try:
@@ -387,3 +418,11 @@ class QueueRunner:
         task = asyncio.create_task(release(), name="queue-release-blobs")
         self._releases.add(task)
         task.add_done_callback(self._releases.discard)
+
+
+def message_id_of(data: bytes) -> str:
+    """The Message-ID field of a message's header (RFC 5322 §3.6.4), or ""; never raises."""
+    head = data[:64 * 1024]
+    end = head.find(b"\r\n\r\n")
+    match = _MESSAGE_ID.search(head[:end] if end >= 0 else head)
+    return match.group(1).decode("ascii", "replace").strip() if match else ""

@@ -6,6 +6,8 @@ Invariants:
   so a protocol may acknowledge the message (SMTP 250, LMTP per recipient) as soon as it returns.
 - Recipients that resolve to the same account receive one copy; identical bytes share one blob.
 - Outcomes are per recipient: one recipient over quota does not fail the others.
+- Each delivery is written to the delivery log (direction "local": filed here) through services/logwriter.py,
+  in the background: logging never delays nor fails a delivery.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import datetime
 
 from yizhan.services.bus import EventBus
 from yizhan.services.directory import DirectoryService
+from yizhan.services.logwriter import DeliveryLogWriter
 from yizhan.services.prepare import prepare_message
 from yizhan.store.ingest import NewEntry
 from yizhan.store.records import StoredEntry
@@ -54,6 +57,7 @@ class DeliveryService:
         self.bus = bus
         self.directory = directory
         self.max_message_size = max_message_size
+        self.delivery_log = DeliveryLogWriter(store)
 
     async def deliver(self, raw: bytes, mail_from: str, recipients: Sequence[str],
                       internal_date: datetime | None = None) -> DeliveryReport:
@@ -93,6 +97,21 @@ class DeliveryService:
                 error = error or NotFound(f"no active mailbox for {recipient}")
             outcomes.append(RecipientOutcome(recipient, tuple(stored), forwards, None if stored or forwards
                                              else error))
+        self._log(mail_from, prepared.parsed.message_id, len(raw), outcomes)
         if prepared.parsed.defects:
             log.info("delivered malformed message %s: %s", blob[:12], "; ".join(prepared.parsed.defects[:5]))
         return DeliveryReport(blob, tuple(outcomes))
+
+    def _log(self, mail_from: str, message_id: str, size: int, outcomes: Sequence[RecipientOutcome]) -> None:
+        """One delivery-log line for the recipients filed or forwarded, one per recipient refused (never raises)."""
+        try:
+            done = [o.recipient for o in outcomes if o.ok]
+            if done:
+                self.delivery_log.submit("local", mail_from, done, message_id, size, "delivered")
+            for outcome in outcomes:
+                if not outcome.ok:
+                    self.delivery_log.submit("local", mail_from, [outcome.recipient], message_id, size,
+                                             "rejected" if isinstance(outcome.error, NotFound) else "failed",
+                                             str(outcome.error))
+        except Exception:
+            log.exception("delivery log entry not written")

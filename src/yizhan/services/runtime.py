@@ -110,4 +110,5 @@ class Services:
         return address, password
 
     async def close(self) -> None:
+        await self.delivery.delivery_log.flush()  # delivery-log lines still waiting (services/logwriter.py)
         await self.store.close()
