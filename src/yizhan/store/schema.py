@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -138,6 +139,8 @@ messages = Table(
     Index("ix_messages_account_tsubject", "account_id", "thread_subject"),
     Index("ix_messages_account_from", "account_id", "from_addr"),
     Index("ix_messages_blob", "blob"),
+    # The webmail's sort by size (migration 0005_web_indexes).
+    Index("ix_messages_account_size", "account_id", "size", "id"),
     sqlite_autoincrement=True,
 )
 
@@ -153,6 +156,11 @@ entries = Table(
     Column("keywords", Text, nullable=False, default=""),
     Index("ix_entries_message", "message_id"),
     Index("ix_entries_folder_modseq", "folder_id", "modseq"),
+    # Unread and flagged entries of a folder, for the webmail's filters (migration 0005_web_indexes).
+    Index("ix_entries_unseen", "folder_id", "uid", sqlite_where=text("(flags & 1) = 0"),
+          postgresql_where=text("(flags & 1) = 0")),
+    Index("ix_entries_flagged", "folder_id", "uid", sqlite_where=text("(flags & 4) != 0"),
+          postgresql_where=text("(flags & 4) != 0")),
 )
 
 # UIDs removed from a folder, with the modseq of the removal, for QRESYNC VANISHED (RFC 7162 §3.2.10).

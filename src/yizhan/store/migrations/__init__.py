@@ -4,4 +4,4 @@ HEAD is the newest revision: a database already there needs no Alembic run, whic
 Add a migration → update HEAD (a test checks that it matches Alembic's own head).
 """
 
-HEAD = "0004_web_data"
+HEAD = "0005_web_indexes"
