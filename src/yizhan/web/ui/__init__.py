@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yizhan.web.ui import auth, home, prefs
+from yizhan.web.ui import compose
 
 
 def router() -> APIRouter:
@@ -12,4 +13,5 @@ def router() -> APIRouter:
     pages.include_router(auth.router)
     pages.include_router(home.router)
     pages.include_router(prefs.router)
+    pages.include_router(compose.router)
     return pages
