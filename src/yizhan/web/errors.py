@@ -13,6 +13,9 @@ except an unauthenticated page request, which is sent to the sign-in page (303) 
 | unreadable body (FastAPI's 400)           | 400    | invalid_request       |
 | AuthenticationFailed                      | 401    | authentication_failed |
 | Unauthenticated (no or expired session)   | 401    | unauthenticated       |
+| BearerRefused: bad API token              | 401    | invalid_token         |
+| BearerRefused: token lacks the scope      | 403    | insufficient_scope    |
+| BearerRefused: role lacks the scope       | 403    | permission_denied     |
 | PermissionDenied                          | 403    | permission_denied     |
 | CsrfRejected                              | 403    | csrf_failed           |
 | QuotaExceeded                             | 507    | quota_exceeded        |
@@ -55,6 +58,15 @@ log = logging.getLogger(__name__)
 
 class Unauthenticated(Exception):
     """No valid session (or token) came with a request that needs one."""
+
+
+class BearerRefused(Exception):
+    """A request's credential does not allow it: an invalid API token (401) or a missing scope (403). The answer
+    carries `WWW-Authenticate: Bearer error="<code>"` (RFC 6750 section 3.1) for token failures."""
+
+    def __init__(self, status: int, code: str, message: str, scope: str = "") -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.scope = status, code, message, scope
 
 
 class CsrfRejected(Exception):
@@ -142,6 +154,15 @@ async def _unauthenticated(request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
 
 
+async def _bearer(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BearerRefused)
+    headers = None
+    if exc.code in ("invalid_token", "insufficient_scope"):
+        challenge = f'Bearer realm="yizhan", error="{exc.code}"'
+        headers = {"WWW-Authenticate": challenge + (f', scope="{exc.scope}"' if exc.scope else "")}
+    return error_response(request, exc.status, exc.code, _(exc.message) % {"scope": exc.scope}, headers=headers)
+
+
 async def _csrf(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CsrfRejected)
     return error_response(request, 403, "csrf_failed", _(exc.message))
@@ -191,6 +212,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(YizhanError, _yizhan_error)
     app.add_exception_handler(Unauthenticated, _unauthenticated)
     app.add_exception_handler(CsrfRejected, _csrf)
+    app.add_exception_handler(BearerRefused, _bearer)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(BodyTooLarge, _too_large)
