@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from yizhan.web.ui import auth, home, prefs
 from yizhan.web.ui import compose
+from yizhan.web.ui import contacts, notes, settings
 
 
 def router() -> APIRouter:
@@ -14,4 +15,7 @@ def router() -> APIRouter:
     pages.include_router(home.router)
     pages.include_router(prefs.router)
     pages.include_router(compose.router)
+    pages.include_router(contacts.router)
+    pages.include_router(notes.router)
+    pages.include_router(settings.router)
     return pages
