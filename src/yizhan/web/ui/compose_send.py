@@ -20,19 +20,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from yizhan.mail.compose import ComposeRequest
 from yizhan.services.compose import MessageRef
 from yizhan.services.runtime import Services
 from yizhan.store.records import AccountRecord
 from yizhan.util.clock import now_seconds
-from yizhan.util.errors import InvalidInput, NotFound, PermissionDenied, QuotaExceeded, YizhanError
+from yizhan.util.errors import InvalidInput, NotFound, YizhanError
 from yizhan.web.deps import Principal, require_account, web_state
-from yizhan.web.errors import error_response, status_of
 from yizhan.web.i18n import current
 from yizhan.web.signin import safe_next
 from yizhan.web.ui.compose_build import FieldError, Parts, build_request
+from yizhan.web.ui.compose_errors import field_failure, json_error
 from yizhan.web.ui.compose_prefill import folder_by_id, parse_ref
 from yizhan.web.ui.compose_uploads import upload_service
 
@@ -111,24 +111,28 @@ async def request_of(request: Request, account: AccountRecord, form: ComposeForm
     return built, parts, thread
 
 
-def field_failure(request: Request, exc: YizhanError) -> Response:
-    """The error body, with `fields` when the failure is about one field."""
-    status, code = status_of(exc)
-    message = str(exc)
-    name = getattr(exc, "field", None)
-    if name is None and isinstance(exc, NotFound) and "upload" in message:
-        name = "attachments"
-    if name is None and isinstance(exc, NotFound | QuotaExceeded) and "<" in message:
-        name = "to"
-    if name is None and isinstance(exc, PermissionDenied):
-        name = "from"
-    fields = [{"field": name, "problem": message}] if name else None
-    return error_response(request, status, code, message, fields=fields)
+async def read_form(request: Request) -> ComposeForm | Response:
+    """The JSON body as a ComposeForm, or the 400/422 answer saying what is wrong with it."""
+    i18n = current()
+    try:
+        data = await request.json()
+    except ValueError:
+        return json_error(400, "invalid_request", i18n.gettext("The request body must be JSON."))
+    try:
+        return ComposeForm.model_validate(data)
+    except ValidationError as exc:
+        fields = [{"field": ".".join(str(p) for p in item.get("loc", ())), "problem": str(item.get("msg", ""))[:200]}
+                  for item in exc.errors()[:20]]
+        summary = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
+        return json_error(422, "invalid_request", i18n.gettext("The request is not valid: %(details)s")
+                          % {"details": summary}, fields)
 
 
 @router.post("/compose/send")
-async def send(request: Request, form: ComposeForm, principal: Annotated[Principal, Depends(require_account)]
-               ) -> Response:
+async def send(request: Request, principal: Annotated[Principal, Depends(require_account)]) -> Response:
+    form = await read_form(request)
+    if isinstance(form, Response):
+        return form
     services = web_state(request).services
     account = principal.account
     try:
@@ -148,8 +152,10 @@ async def send(request: Request, form: ComposeForm, principal: Annotated[Princip
 
 
 @router.post("/compose/draft")
-async def save_draft(request: Request, form: ComposeForm, principal: Annotated[Principal, Depends(require_account)]
-                     ) -> Response:
+async def save_draft(request: Request, principal: Annotated[Principal, Depends(require_account)]) -> Response:
+    form = await read_form(request)
+    if isinstance(form, Response):
+        return form
     services = web_state(request).services
     try:
         built, _, _ = await request_of(request, principal.account, form, strict=False)
@@ -164,7 +170,10 @@ async def save_draft(request: Request, form: ComposeForm, principal: Annotated[P
 @router.delete("/compose/draft/{uid}")
 async def delete_draft(request: Request, uid: int, principal: Annotated[Principal, Depends(require_account)]
                        ) -> Response:
-    await web_state(request).services.compose.delete_draft(principal.account, uid)
+    try:
+        await web_state(request).services.compose.delete_draft(principal.account, uid)
+    except YizhanError as exc:
+        return field_failure(request, exc)
     return Response(status_code=204)
 
 

@@ -16,9 +16,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from yizhan.services.uploads import MB, Upload, UploadLimits, UploadService, image_type
-from yizhan.util.errors import InvalidInput
+from yizhan.util.errors import InvalidInput, YizhanError
 from yizhan.web.deps import Principal, require_account, web_state
 from yizhan.web.i18n import current
+from yizhan.web.ui.compose_errors import field_failure
 
 router = APIRouter()
 _KEY = "compose.uploads"
@@ -74,7 +75,10 @@ async def receive_upload(request: Request, principal: Principal) -> tuple[Upload
 
 @router.post("/compose/uploads")
 async def create_upload(request: Request, principal: Annotated[Principal, Depends(require_account)]) -> Response:
-    upload, is_image = await receive_upload(request, principal)
+    try:
+        upload, is_image = await receive_upload(request, principal)
+    except YizhanError as exc:
+        return field_failure(request, exc)
     return JSONResponse(describe(upload, is_image), status_code=201)
 
 
@@ -95,7 +99,10 @@ async def show_upload(request: Request, upload_id: str,
 async def delete_upload(request: Request, upload_id: str,
                         principal: Annotated[Principal, Depends(require_account)]) -> Response:
     service = await upload_service(request)
-    await service.delete(principal.account.id, upload_id)
+    try:
+        await service.delete(principal.account.id, upload_id)
+    except YizhanError as exc:
+        return field_failure(request, exc)
     return Response(status_code=204)
 
 
