@@ -210,6 +210,12 @@ class WebConfig(_Section):
         "auto", description="auto: cookies are Secure except over plain http between loopback addresses; always")
     max_upload_size: int = Field(64 * 1024 * 1024, ge=1024, description="Bytes of one request body")
     time_zone: str = Field("UTC", description="Time zone of dates until the browser tells its own (IANA name)")
+    image_proxy_allow_private: bool = Field(
+        False, description="Let the remote-image proxy fetch from loopback, private, link-local and other "
+        "non-public addresses (off: refused, so mail cannot make the server probe its own network; for tests)")
+    image_proxy_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024,
+                                       description="Largest remote image the proxy passes on")
+    image_proxy_timeout: float = Field(10.0, gt=0, le=120, description="Seconds a remote image fetch may take")
 
     @field_validator("time_zone")
     @classmethod

@@ -2,7 +2,8 @@
 bytes, and the compose form of a reply or forward.
 
 Every method names (account id, folder name, UID); the folder is looked up within that account through
-`MailboxService`, so one account can never reach another's messages, and a message that does not exist (or is
+`MailboxService` (the web, whose URLs carry folder ids, first calls `folder_by_id`, which checks the owner), so
+one account can never reach another's messages, and a message that does not exist (or is
 gone) is NotFound, the same answer whether the folder or the UID is wrong. Parsing, sanitising and zipping are CPU
 work and run in worker threads (`asyncio.to_thread`), never on the event loop.
 """
@@ -47,6 +48,14 @@ class ReadingService:
     def __init__(self, mailbox: MailboxService, max_zip_bytes: int = MAX_ZIP_BYTES) -> None:
         self.mailbox = mailbox
         self.max_zip_bytes = max_zip_bytes
+
+    async def folder_by_id(self, account_id: int, folder_id: int) -> FolderRecord:
+        """The folder `folder_id` of `account_id`; NotFound ("no such message", as for a wrong UID) when it does
+        not exist or belongs to another account, so the web can take folder ids from URLs."""
+        found = await self.mailbox.store.folders.get_by_id(folder_id) if 0 < folder_id < 2**62 else None
+        if found is None or found.account_id != account_id:
+            raise NotFound("no such message")
+        return found
 
     async def _load(self, account_id: int, folder_name: str, uid: int) -> tuple[FolderRecord, int, tuple[str, ...],
                                                                                  int, int, bytes]:

@@ -1,9 +1,10 @@
 """Protections applied to every web request and response, as plain ASGI middleware.
 
 - `SecurityHeaders`: every response carries a strict Content-Security-Policy (scripts, styles and images only
-  from this origin: no inline script or style, no eval; nothing may frame our pages), X-Content-Type-Options:
-  nosniff, Referrer-Policy: same-origin (links out never reveal our URLs; same-origin requests keep their
-  Origin header for the check below), X-Frame-Options: DENY for browsers without frame-ancestors,
+  from this origin: no inline script or style, no eval; frames only from this origin, for the reading pane's
+  sandboxed message body and PDF previews; nothing may frame our pages), X-Content-Type-Options: nosniff,
+  Referrer-Policy: same-origin (links out never reveal our URLs; same-origin requests keep their Origin header
+  for the check below), X-Frame-Options: DENY for browsers without frame-ancestors,
   Cross-Origin-Opener-Policy, Permissions-Policy, and `Cache-Control: no-store` on everything but static files,
   so mail is not left in shared caches. Over https, Strict-Transport-Security too.
 - `CrossSiteGuard`: a state-changing request (POST, PUT, PATCH, DELETE) whose `Origin` names another host, or
@@ -23,7 +24,8 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; manifest-src 'self'")
+       "connect-src 'self'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+       "manifest-src 'self'")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _STATIC_PREFIX = "/static/"
 

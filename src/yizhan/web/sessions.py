@@ -112,6 +112,11 @@ class SessionCodec:
         self.lifetime = lifetime
         self._revoked: OrderedDict[str, int] = OrderedDict()
 
+    def derived_key(self, label: str) -> bytes:
+        """A key for another use of the server secret (e.g. signing image-proxy URLs), independent of the
+        session key: HMAC-SHA256 of `label` under it."""
+        return hmac.new(self._key, b"derived\0" + label.encode("utf-8"), hashlib.sha256).digest()
+
     def new(self, account_id: int, serial: int, now: int) -> Session:
         return Session(account_id, serial, secrets.token_urlsafe(32), now)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yizhan.web.ui import auth, home, prefs
+from yizhan.web.ui import read, read_files
 from yizhan.web.ui import compose
 from yizhan.web.ui import contacts, notes, settings
 
@@ -18,4 +19,6 @@ def router() -> APIRouter:
     pages.include_router(contacts.router)
     pages.include_router(notes.router)
     pages.include_router(settings.router)
+    pages.include_router(read.router)
+    pages.include_router(read_files.router)
     return pages
