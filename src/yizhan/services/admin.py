@@ -64,12 +64,16 @@ class DomainSummary:
 class AccountPage:
     accounts: list[AccountRecord]
     total: int
-    page: int
-    per_page: int
+    offset: int
+    limit: int
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return max(1, -(-self.total // self.limit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,14 +210,17 @@ class AdminService:
 
     # Accounts
 
-    async def accounts(self, query: str = "", domain: str | None = None, page: int = 1,
-                       per_page: int = 50) -> AccountPage:
-        """Accounts whose address or display name contains `query` (any case), by address, one page."""
+    async def accounts(self, query: str = "", domain: str | None = None, offset: int = 0,
+                       limit: int = 50) -> AccountPage:
+        """Accounts whose address or display name contains `query` (any case), by address, `limit` from `offset`.
+
+        The directory is read whole and filtered here: it holds accounts, not messages, so even a large
+        installation's list is small next to what a page of mail costs."""
         self.require_staff()
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}")
-        if page < 1:
-            raise InvalidInput("page numbers start at 1")
+        if not 1 <= limit <= MAX_PER_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PER_PAGE}")
+        if offset < 0:
+            raise InvalidInput("offset cannot be negative")
         if len(query) > MAX_QUERY:
             raise InvalidInput(f"the search is longer than {MAX_QUERY} characters")
         domain_id = (await self._visible_domain(domain)).id if domain else (
@@ -222,8 +229,7 @@ class AdminService:
         needle = query.strip().casefold()
         if needle:
             found = [a for a in found if needle in a.address or needle in a.display_name.casefold()]
-        start = (page - 1) * per_page
-        return AccountPage(found[start:start + per_page], len(found), page, per_page)
+        return AccountPage(found[offset:offset + limit], len(found), offset, limit)
 
     async def account(self, address: str) -> AccountRecord:
         return await self._visible_account(address)

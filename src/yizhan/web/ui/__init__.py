@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yizhan.web.ui import auth, home, prefs
+from yizhan.web.ui import admin_pages
 from yizhan.web.ui import read, read_files
 from yizhan.web.ui import compose
 from yizhan.web.ui import contacts, notes, settings
@@ -15,6 +16,7 @@ def router() -> APIRouter:
     pages.include_router(auth.router)
     pages.include_router(home.router)
     pages.include_router(prefs.router)
+    pages.include_router(admin_pages.router)
     pages.include_router(compose.router)
     pages.include_router(contacts.router)
     pages.include_router(notes.router)
