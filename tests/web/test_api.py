@@ -27,7 +27,7 @@ async def test_folders_list_names_roles_and_counts_of_this_account_only(web: Web
     await services.mailbox.create(account.id, "Projects/2024")
     async with web.signed_in() as client:
         reply = await client.get("/api/v1/folders")
-        page = await client.get("/")
+        page = await client.get("/", follow_redirects=True)
     assert reply.status_code == 200
     folders = reply.json()["folders"]
     names = [folder["name"] for folder in folders]
@@ -117,7 +117,7 @@ async def test_a_fault_of_ours_is_a_500_with_the_error_body_and_no_details(web: 
     monkeypatch.setattr(web.services.mailbox, "folders", broken)
     async with web.signed_in() as client:
         api = await client.get("/api/v1/folders")
-        page = await client.get("/")
+        page = await client.get("/", follow_redirects=True)
     assert api.status_code == 500
     assert api.json() == {"error": {"code": "internal_error",
                                     "message": "Something went wrong on the server; it has been logged."}}

@@ -15,7 +15,7 @@ async def test_form_post_without_or_with_a_wrong_token_is_refused(web: Web) -> N
         assert wrong.status_code == 403
         # Refused means nothing happened: still signed in.
         assert (await client.get("/api/v1/me")).status_code == 200
-        token = csrf_of((await client.get("/")).text)
+        token = csrf_of((await client.get("/", follow_redirects=True)).text)
         done = await client.post("/signout", data={"csrf_token": token})
         assert done.status_code == 303
 

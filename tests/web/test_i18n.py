@@ -74,7 +74,7 @@ async def test_messages_and_errors_are_translated(web: Web) -> None:
         missing = await client.get("/no-such-page")
         assert missing.status_code == 404 and "此地址没有内容。" in missing.text
     async with web.signed_in(headers={"Accept-Language": "zh-CN"}) as client:
-        home = await client.get("/")
+        home = await client.get("/", follow_redirects=True)
         for word in ("收件箱", "已发送", "草稿箱", "已删除", "垃圾邮件", "归档", "退出登录", "未读"):
             assert word in home.text, word
 
@@ -85,12 +85,12 @@ async def test_dates_are_shown_in_the_readers_time_zone(web: Web) -> None:
         issued = datetime.fromtimestamp(payload["i"], UTC)
         for zone in ("Asia/Shanghai", "America/New_York"):
             client.cookies.set(TZ_COOKIE, zone)
-            home = await client.get("/")
+            home = await client.get("/", follow_redirects=True)
             expected = format_datetime(issued, "medium", tzinfo=zoneinfo.ZoneInfo(zone), locale="en")
             assert f"Signed in since {expected}." in home.text, zone
         # A cookie that names no zone falls back to the configured one (UTC by default).
         client.cookies.set(TZ_COOKIE, "../../etc/passwd")
-        home = await client.get("/")
+        home = await client.get("/", follow_redirects=True)
         assert f"Signed in since {format_datetime(issued, 'medium', tzinfo=UTC, locale='en')}." in home.text
 
 

@@ -61,7 +61,7 @@ async def test_pages_work_under_the_csp(web: Web) -> None:
         pages.append(bad.text)
         pages.append((await client.get("/nowhere")).text)
     async with web.signed_in() as client:
-        pages.append((await client.get("/")).text)
+        pages.append((await client.get("/", follow_redirects=True)).text)
         pages.append((await client.get("/ui/folders")).text)
     for html in pages:
         assert_no_inline_script(html)

@@ -63,7 +63,8 @@ class MessageRef:
     def parse(cls, text: str) -> MessageRef:
         """"folder_id:uid", or InvalidInput."""
         folder, sep, uid = text.strip().partition(":")
-        if not sep or not folder.isdigit() or not uid.isdigit() or len(text) > 40:
+        if (not sep or not folder.isdigit() or not uid.isdigit() or len(text) > 40 or not 0 < int(folder) < 1 << 62
+                or not 0 < int(uid) < 1 << 32):
             raise InvalidInput(f"message ids look like 12:345 (folder id and UID), not {text[:40]!r}")
         return cls(int(folder), int(uid))
 
@@ -243,7 +244,7 @@ class WebmailService:
             folder = await self.folder(account_id, ref.folder_id)
         except NotFound:
             raise NotFound("no such message") from None
-        found = await self.lists.entries(folder.id, [ref.uid], folder.name) if ref.uid > 0 else []
+        found = await self.lists.entries(folder.id, [ref.uid], folder.name) if 0 < ref.uid < 1 << 32 else []
         if not found:
             raise NotFound("no such message")
         return found[0]
@@ -277,6 +278,8 @@ class WebmailService:
             raise InvalidInput(f"give 1 to {MAX_ACTION} messages")
         by_folder: dict[int, list[int]] = defaultdict(list)
         for ref in refs:
+            if not 0 < ref.uid < 1 << 32:
+                raise NotFound("no such message")
             by_folder[ref.folder_id].append(ref.uid)
         sources = [await self.folder(account_id, folder_id) for folder_id in sorted(by_folder)]
         changed = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yizhan.web.ui import auth, home, prefs
+from yizhan.web.ui import mail, mail_events
 from yizhan.web.ui import admin_pages
 from yizhan.web.ui import read, read_files
 from yizhan.web.ui import compose
@@ -23,4 +24,6 @@ def router() -> APIRouter:
     pages.include_router(settings.router)
     pages.include_router(read.router)
     pages.include_router(read_files.router)
+    pages.include_router(mail.router)
+    pages.include_router(mail_events.router)
     return pages

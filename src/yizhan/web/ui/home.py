@@ -1,6 +1,5 @@
-"""The signed-in home page: the account's folders with their unread and total counts.
-
-`GET /` renders the page; `GET /ui/folders` renders only the folder list, for htmx to refresh in place.
+"""The signed-in home: `GET /` goes to the webmail (`/mail`, 303); `GET /ui/folders` renders the folder table
+(kept for pages that embed it, refreshed in place by htmx).
 """
 
 from __future__ import annotations
@@ -8,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from yizhan.web.deps import Principal, require_account, web_state
 from yizhan.web.folders import folder_views
@@ -19,8 +18,7 @@ router = APIRouter()
 
 @router.get("/")
 async def home(request: Request, principal: Annotated[Principal, Depends(require_account)]) -> Response:
-    folders = await web_state(request).services.mailbox.folders(principal.account.id)
-    return render(request, "home.html", {"folders": folder_views(folders)})
+    return RedirectResponse("/mail", status_code=303)
 
 
 @router.get("/ui/folders")

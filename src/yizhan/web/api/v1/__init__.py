@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yizhan.web.api.v1 import contacts, folders, me, notes, session, settings, tokens
+from yizhan.web.api.v1 import messages
 from yizhan.web.api.v1 import message
 from yizhan.web.api.v1 import admin
 from yizhan.web.api.v1.models import ErrorBody
@@ -21,6 +22,7 @@ def router() -> APIRouter:
     v1.include_router(session.router)
     v1.include_router(me.router)
     v1.include_router(folders.router)
+    v1.include_router(messages.router)
     v1.include_router(admin.router)
     v1.include_router(message.router)
     v1.include_router(contacts.router)
