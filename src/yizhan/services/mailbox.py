@@ -118,7 +118,7 @@ class MailboxService:
     def __init__(self, store: Store, bus: EventBus, max_message_size: int = 50 * 1024 * 1024) -> None:
         self.store = store
         self.bus = bus
-        self.view = MailView(store.db)
+        self.view = MailView(store.db, store.blobs)
         self.imapsearch = ImapSearch(store.db)
         self.max_message_size = max_message_size
 
@@ -201,8 +201,11 @@ class MailboxService:
             raise NotFound(f"folder {folder.name} no longer exists")
         return Snapshot(current, await self.view.states(folder.id))
 
-    async def fetch_data(self, folder: FolderRecord, uids: Sequence[int]) -> list[EntryData]:
-        return await self.view.data(folder.id, uids)
+    async def fetch_data(self, folder: FolderRecord, uids: Sequence[int], with_raw: bool = False
+                         ) -> list[EntryData]:
+        """What FETCH may answer of these entries; with `with_raw`, their bytes too (None for one whose blob is
+        gone: it was expunged and removed meanwhile)."""
+        return await self.view.data(folder.id, uids, with_raw)
 
     async def search_matching(self, folder: FolderRecord, cond: Cond, min_uid: int = 1,
                               max_uid: int | None = None) -> list[tuple[int, int, bool]]:

@@ -26,6 +26,7 @@ from yizhan.store.events import AccountChanged, Event, FolderCreated
 from yizhan.store.folders import insert_folder
 from yizhan.store.outbound import blobs_in_use
 from yizhan.store.records import AccountRecord, AliasRecord, DomainRecord
+from yizhan.store.sqlrun import Tx
 from yizhan.util.clock import now_seconds
 from yizhan.util.errors import AlreadyExists, NotFound
 
@@ -36,6 +37,18 @@ def _account(row: Any) -> AccountRecord:
         password_hash=row.password_hash, role=row.role, quota_bytes=row.quota_bytes, used_bytes=row.used_bytes,
         disabled=bool(row.disabled), credentials_serial=row.credentials_serial, created_at=row.created_at,
     )
+
+
+# The columns of an AccountRecord, in its field order.
+_ACCOUNT_COLUMNS = ("id, domain_id, address, display_name, password_hash, role, quota_bytes, used_bytes, disabled, "
+                    "credentials_serial, created_at")
+
+
+def _account_of(row: tuple[Any, ...]) -> AccountRecord:
+    (id_, domain_id, address, display_name, password_hash, role, quota_bytes, used_bytes, disabled,
+     credentials_serial, created_at) = row
+    return AccountRecord(id_, domain_id, address, display_name, password_hash, role, quota_bytes, used_bytes,
+                         bool(disabled), credentials_serial, created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,14 +178,19 @@ class Directory:
         return AccountRecord(id=account_id, **values), events  # type: ignore[arg-type]
 
     async def get_account(self, address: str) -> AccountRecord | None:
-        async with self.db.read() as conn:
-            row = (await conn.execute(select(t.accounts).where(t.accounts.c.address == address))).first()
-        return _account(row) if row else None
+        # Every login and every web request reads its account: plain SQL on a reader thread (store/sqlrun.py).
+        def read(tx: Tx) -> AccountRecord | None:
+            row = tx.one(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE address = ?", (address,))
+            return _account_of(row) if row else None
+
+        return await self.db.run_read(read)
 
     async def get_account_by_id(self, account_id: int) -> AccountRecord | None:
-        async with self.db.read() as conn:
-            row = (await conn.execute(select(t.accounts).where(t.accounts.c.id == account_id))).first()
-        return _account(row) if row else None
+        def read(tx: Tx) -> AccountRecord | None:
+            row = tx.one(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
+            return _account_of(row) if row else None
+
+        return await self.db.run_read(read)
 
     async def list_accounts(self, domain_id: int | None = None) -> list[AccountRecord]:
         query = select(t.accounts).order_by(t.accounts.c.address)

@@ -18,6 +18,7 @@ from yizhan.store.db import Database
 from yizhan.store.events import Event, FolderCreated, FolderDeleted, FolderRenamed
 from yizhan.store.messages import delete_orphans_in, non_negative
 from yizhan.store.records import FolderRecord
+from yizhan.store.sqlrun import Tx, placeholders
 from yizhan.util.clock import now_seconds
 from yizhan.util.errors import AlreadyExists, InvalidInput, NotFound
 
@@ -35,6 +36,18 @@ def folder_record(row: Any) -> FolderRecord:
         highestmodseq=row.highestmodseq, exists_count=row.exists_count, unseen_count=row.unseen_count,
         size_bytes=row.size_bytes,
     )
+
+
+# The columns of a FolderRecord, in its field order.
+_COLUMNS = ("id, account_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, exists_count, "
+            "unseen_count, size_bytes")
+
+
+def _record(row: tuple[Any, ...]) -> FolderRecord:
+    (id_, account_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, exists_count,
+     unseen_count, size_bytes) = row
+    return FolderRecord(id_, account_id, name, special_use, bool(subscribed), uidvalidity, uidnext, highestmodseq,
+                        exists_count, unseen_count, size_bytes)
 
 
 async def insert_folder(
@@ -59,27 +72,38 @@ class Folders:
         self.db = db
 
     async def of_account(self, account_id: int) -> list[FolderRecord]:
-        query = select(t.folders).where(t.folders.c.account_id == account_id).order_by(t.folders.c.name)
-        async with self.db.read() as conn:
-            return [folder_record(r) for r in (await conn.execute(query)).all()]
+        return await self.db.run_read(lambda tx: [_record(row) for row in tx.rows(
+            f"SELECT {_COLUMNS} FROM folders WHERE account_id = ? ORDER BY name", (account_id,))])
 
     async def get(self, account_id: int, name: str) -> FolderRecord | None:
-        query = select(t.folders).where(t.folders.c.account_id == account_id, t.folders.c.name == name)
-        async with self.db.read() as conn:
-            row = (await conn.execute(query)).first()
-        return folder_record(row) if row else None
+        def read(tx: Tx) -> FolderRecord | None:
+            row = tx.one(f"SELECT {_COLUMNS} FROM folders WHERE account_id = ? AND name = ?", (account_id, name))
+            return _record(row) if row else None
+
+        return await self.db.run_read(read)
 
     async def get_by_id(self, folder_id: int) -> FolderRecord | None:
-        async with self.db.read() as conn:
-            row = (await conn.execute(select(t.folders).where(t.folders.c.id == folder_id))).first()
-        return folder_record(row) if row else None
+        def read(tx: Tx) -> FolderRecord | None:
+            row = tx.one(f"SELECT {_COLUMNS} FROM folders WHERE id = ?", (folder_id,))
+            return _record(row) if row else None
+
+        return await self.db.run_read(read)
 
     async def by_special_use(self, account_ids: list[int], special_use: str) -> dict[int, FolderRecord]:
         """The folder with `special_use` of each account (e.g. every recipient's inbox)."""
-        query = select(t.folders).where(t.folders.c.account_id.in_(account_ids),
-                                        t.folders.c.special_use == special_use)
-        async with self.db.read() as conn:
-            return {r.account_id: folder_record(r) for r in (await conn.execute(query)).all()}
+        wanted = sorted(set(account_ids))
+
+        def read(tx: Tx) -> dict[int, FolderRecord]:
+            found: dict[int, FolderRecord] = {}
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                for row in tx.rows(f"SELECT {_COLUMNS} FROM folders WHERE account_id IN "
+                                   f"({placeholders(len(chunk))}) AND special_use = ?", (*chunk, special_use)):
+                    record = _record(row)
+                    found[record.account_id] = record
+            return found
+
+        return await self.db.run_read(read) if wanted else {}
 
     async def create(self, account_id: int, name: str, special_use: str | None = None
                      ) -> tuple[FolderRecord, list[Event]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from yizhan.store.blobs import BlobStore
 from yizhan.store.db import Database
 from yizhan.store.messages import flag_names
 from yizhan.store.sqlrun import Tx, placeholders
@@ -40,6 +41,8 @@ class EntryData:
     envelope: str
     bodystructure: str
     body: str
+    # The message's bytes, when asked for (`MailView.data(..., with_raw=True)`); None when not asked or gone.
+    raw: bytes | None = None
 
 
 def _flags(bits: int, keywords: str) -> tuple[str, ...]:
@@ -47,8 +50,17 @@ def _flags(bits: int, keywords: str) -> tuple[str, ...]:
 
 
 class MailView:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, blobs: BlobStore | None = None) -> None:
         self.db = db
+        self.blobs = blobs
+
+    def _read_blob(self, name: str) -> bytes | None:
+        assert self.blobs is not None, "MailView was built without the blob store"
+        try:
+            return self.blobs.read(name)
+        except FileNotFoundError:
+            # Expunged and removed since the row was read.
+            return None
 
     async def states(self, folder_id: int) -> list[EntryState]:
         """Every entry of the folder, in UID order: UID, MODSEQ and flags (system flags then keywords)."""
@@ -60,8 +72,9 @@ class MailView:
 
         return await self.db.run_read(read)
 
-    async def data(self, folder_id: int, uids: Sequence[int]) -> list[EntryData]:
-        """Fetch data of those `uids` that still exist, in UID order."""
+    async def data(self, folder_id: int, uids: Sequence[int], with_raw: bool = False) -> list[EntryData]:
+        """Fetch data of those `uids` that still exist, in UID order; with `with_raw`, each message's bytes too,
+        read on the same database thread (one crossing of threads for rows and files)."""
         wanted = sorted(set(uids))
 
         def read(tx: Tx) -> list[EntryData]:
@@ -74,7 +87,7 @@ class MailView:
                     f"WHERE e.folder_id = ? AND e.uid IN ({placeholders(len(chunk))}) ORDER BY e.uid",
                     (folder_id, *chunk))
                 out.extend(EntryData(uid, modseq, _flags(bits, keywords), blob, size, internal_date, envelope,
-                                     bodystructure, body)
+                                     bodystructure, body, self._read_blob(blob) if with_raw else None)
                            for uid, modseq, bits, keywords, blob, size, internal_date, envelope, bodystructure, body
                            in rows)
             return out

@@ -33,7 +33,6 @@ from yizhan.protocols.imap.replies import Bad, Refused
 from yizhan.protocols.imap.sequence import SequenceSet
 from yizhan.protocols.imap.session import Done, Session
 from yizhan.store.mailview import EntryData
-from yizhan.util.errors import NotFound
 
 _BATCH = 50
 _BLOB_ITEMS = frozenset({"RFC822", "RFC822.HEADER", "RFC822.TEXT"})
@@ -163,7 +162,7 @@ async def fetch(session: Session, command: c.Fetch) -> Done:
     wants_flags = any(isinstance(i, c.FetchAttr) and i.name == "FLAGS" for i in command.items)
     for start in range(0, len(targets), _BATCH):
         batch = targets[start:start + _BATCH]
-        entries = await mailbox.fetch_data(selected.folder, [uid for _, uid in batch])
+        entries = await mailbox.fetch_data(selected.folder, [uid for _, uid in batch], with_raw=needs_blob)
         if command.changedsince is not None:
             entries = [e for e in entries if e.modseq > command.changedsince]
         changed: dict[int, tuple[int, tuple[str, ...]]] = {}
@@ -181,9 +180,8 @@ async def fetch(session: Session, command: c.Fetch) -> Done:
             raw: bytes | None = None
             root: MimePart | None = None
             if needs_blob:
-                try:
-                    raw = await mailbox.read(entry.blob)
-                except NotFound:
+                raw = entry.raw
+                if raw is None:
                     continue
                 root = await asyncio.to_thread(parse_structure, raw) if len(raw) > 65536 else parse_structure(raw)
             items = _items(command, entry, raw, root, flags, modseq, session.qresync)
