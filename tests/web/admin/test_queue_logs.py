@@ -192,3 +192,28 @@ async def test_api_roles_scopes_and_paging(admin_web: AdminWeb) -> None:
         assert invalid.status_code == 400 and "valid mail address" in invalid.json()["error"]["message"]
         too_big = await admin.post("/api/v1/admin/accounts", json={"address": "big@other.org", "quota_bytes": -1})
         assert too_big.status_code == 422
+
+
+async def test_api_tokens_need_the_admin_scope(admin_web: AdminWeb) -> None:
+    tokens = admin_web.services.tokens
+    root = await admin_web.services.directory.account(ADMIN)
+    boss = await admin_web.services.directory.account(DOMAIN_ADMIN)
+    plain = await tokens.create(root, "no admin", ["read", "write"])
+    full = await tokens.create(root, "admin", ["read", "write", "admin"])
+    confined = await tokens.create(boss, "boss", ["read", "admin"])
+    async with admin_web.web.client() as client:
+        refused = await client.get("/api/v1/admin/accounts", headers={"Authorization": f"Bearer {plain.secret}"})
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "insufficient_scope"
+        allowed = await client.get("/api/v1/admin/accounts", headers={"Authorization": f"Bearer {full.secret}"})
+        assert allowed.status_code == 200 and USER in [a["address"] for a in allowed.json()["accounts"]]
+        # A bearer token needs no CSRF token; the change is audited like any other.
+        made = await client.post("/api/v1/admin/domains", json={"name": "token.test"},
+                                 headers={"Authorization": f"Bearer {full.secret}"})
+        assert made.status_code == 201
+        mine = await client.get("/api/v1/admin/accounts", headers={"Authorization": f"Bearer {confined.secret}"})
+        assert {a["address"] for a in mine.json()["accounts"]} == {DOMAIN_ADMIN, JOE}
+        foreign = await client.get(f"/api/v1/admin/accounts/{USER}",
+                                   headers={"Authorization": f"Bearer {confined.secret}"})
+        assert foreign.status_code == 404
+    entries = await admin_web.services.audit.query(action="domain.add")
+    assert [(e.actor, e.target) for e in entries] == [(ADMIN, "token.test")]

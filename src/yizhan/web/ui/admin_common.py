@@ -15,9 +15,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from yizhan.services.admin import STAFF, AdminService
-from yizhan.util.errors import InvalidInput, PermissionDenied
-from yizhan.web.deps import Principal, require_account, web_state
+from yizhan.services.admin import AdminService
+from yizhan.util.errors import InvalidInput
+from yizhan.web.deps import Principal, require_account, require_scope, web_state
 from yizhan.web.i18n import N_, current
 from yizhan.web.render import render
 
@@ -58,11 +58,10 @@ async def staff_admin(request: Request, principal: Annotated[Principal, Depends(
     return service_for(request, principal)
 
 
-async def api_admin(request: Request, principal: Annotated[Principal, Depends(require_account)]) -> AdminService:
-    """As `staff_admin`, and the caller must hold the "admin" scope (an API token created without it is refused)."""
-    has_scope = getattr(principal, "has_scope", None)
-    if principal.account.role in STAFF and has_scope is not None and not has_scope("admin"):
-        raise PermissionDenied("this API token lacks the 'admin' scope: create a token with it")
+async def api_admin(request: Request,
+                    principal: Annotated[Principal, Depends(require_scope("admin"))]) -> AdminService:
+    """As `staff_admin`, and the caller must hold the "admin" scope (web/deps.py: an API token created without it
+    is refused with 403 insufficient_scope)."""
     return service_for(request, principal)
 
 
