@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from yizhan.mail.render import RenderOptions
 from tests.web.compose.conftest import BOB, PNG, add_bob, inbox_of, signed_in
 from tests.web.conftest import ADDRESS, Web
+from yizhan.mail.render import RenderOptions
 
 
 async def test_html_with_attachment_and_inline_image_arrives_intact(web: Web) -> None:

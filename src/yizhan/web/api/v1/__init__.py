@@ -8,6 +8,7 @@ from yizhan.web.api.v1 import contacts, folders, me, notes, session, settings, t
 from yizhan.web.api.v1 import messages
 from yizhan.web.api.v1 import message
 from yizhan.web.api.v1 import admin
+from yizhan.web.api.v1 import compose
 from yizhan.web.api.v1.models import ErrorBody
 
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -22,6 +23,7 @@ def router() -> APIRouter:
     v1.include_router(session.router)
     v1.include_router(me.router)
     v1.include_router(folders.router)
+    v1.include_router(compose.router)
     v1.include_router(messages.router)
     v1.include_router(admin.router)
     v1.include_router(message.router)
