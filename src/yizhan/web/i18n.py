@@ -1,8 +1,8 @@
 """Interface languages (简体中文 and English) and time zones for the web.
 
-Catalogues are gettext `.po` files in `web/locale/<lang>/LC_MESSAGES/` (`messages.po` and one file per area), compiled in memory with Babel
-when first used (no build step at install, no `.mo` file that could drift from its `.po`). English msgids are the
-source text, so the English catalogue may leave entries empty.
+Catalogues are gettext `.po` files in `web/locale/<lang>/LC_MESSAGES/` (`messages.po` and one file per area),
+compiled in memory with Babel when first used (no build step at install, no `.mo` file that could drift from its
+`.po`). English msgids are the source text, so the English catalogue may leave entries empty.
 
 The language of a request is, in order: the `yizhan_lang` cookie (set by the language switch), the best match of
 `Accept-Language` (RFC 9110 §12.5.4: q-values honoured, `zh`, `zh-CN`, `zh-Hans`, `zh-SG`, … mean 简体中文; a

@@ -94,7 +94,10 @@ async def save_general(request: Request, principal: Annotated[Principal, Depends
                             secure=secure)
     else:
         response.delete_cookie(LANG_COOKIE, path="/", samesite="lax", secure=secure)
-    response.set_cookie(ZONE_COOKIE, saved.time_zone, max_age=YEAR, path="/", samesite="lax", secure=secure)
+    # Written by hand: Starlette would quote a value with "/" in it; IANA names (letters, digits, _ + - /) are
+    # valid cookie octets as they are (RFC 6265 section 4.1.1), and the browser's script writes them so too.
+    response.headers.append("set-cookie", f"{ZONE_COOKIE}={saved.time_zone}; Max-Age={YEAR}; Path=/; SameSite=Lax"
+                            + ("; Secure" if secure else ""))
     return response
 
 
