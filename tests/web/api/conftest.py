@@ -39,3 +39,17 @@ async def as_account(web: Web, address: str = ADDRESS,
 
 async def add_bob(web: Web) -> None:
     await web.services.directory.add_account(BOB, BOB_PASSWORD, display_name="Bob Li")
+
+
+async def csrf(client: httpx.AsyncClient) -> dict[str, str]:
+    """The X-CSRF-Token header of a cookie-signed-in client's session."""
+    reply = await client.get("/api/v1/session")
+    assert reply.status_code == 200, reply.text
+    return {"X-CSRF-Token": reply.json()["csrf_token"]}
+
+
+def error_of(reply: httpx.Response) -> dict[str, Any]:
+    body = reply.json()
+    assert set(body) == {"error"}, body
+    error: dict[str, Any] = body["error"]
+    return error
