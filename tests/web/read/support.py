@@ -101,7 +101,7 @@ def simple_message(subject: str, sender: str = "Bob <bob@example.org>", message_
     refs = f"In-Reply-To: {in_reply_to}\r\nReferences: {in_reply_to}\r\n" if in_reply_to else ""
     return (f"From: {sender}\r\nTo: {ADDRESS}\r\nSubject: {subject}\r\nDate: {date}\r\n"
             f"Message-ID: {message_id or '<' + subject.replace(' ', '-') + '@example.org>'}\r\n{refs}{extra_headers}"
-            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode("utf-8")
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode()
 
 
 async def deliver(web: Web, raw: bytes, to: str = ADDRESS) -> tuple[int, int]:
@@ -126,7 +126,7 @@ async def add_bob(web: Web) -> None:
 
 
 def attribute_values(html: str, attribute: str) -> list[str]:
-    return [m.replace("&amp;", "&") for m in re.findall(rf'{attribute}="([^"]*)"', html)]
+    return [m.replace("&amp;", "&") for m in re.findall(rf'(?<![\w-]){attribute}="([^"]*)"', html)]
 
 
 @dataclass
