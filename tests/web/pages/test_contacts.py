@@ -225,3 +225,11 @@ async def test_another_accounts_contacts_and_groups_answer_404(web: Web) -> None
         assert "秘密" not in listing.text and "秘密分组" not in (await client.get("/contacts")).text
     async with web.signed_in(BOB, BOB_PASSWORD) as client:
         assert "秘密联系人" in (await client.get(f"/contacts/{theirs.id}")).text
+
+
+async def test_a_refusal_is_shown_in_the_readers_language(web: Web) -> None:
+    async with web.signed_in(headers={"Accept-Language": "zh-CN"}) as client:
+        empty = await post_form(client, "/contacts", {"display_name": ""})
+        assert empty.status_code == 400 and "联系人至少需要姓名、地址或电话号码之一" in empty.text
+        group = await post_form(client, "/contacts/groups", {"name": " "}, headers=HTMX)
+        assert group.status_code == 400 and "分组需要名称" in group.text

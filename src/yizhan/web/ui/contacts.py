@@ -22,7 +22,16 @@ from yizhan.util.errors import InvalidInput, NotFound
 from yizhan.web.deps import Principal, require_account
 from yizhan.web.render import render
 from yizhan.web.ui import contacts_groups, contacts_io
-from yizhan.web.ui.contacts_form import MAX_ID, ContactForm, checked_id, contacts_of, is_htmx, read_form, sidebar
+from yizhan.web.ui.contacts_form import (
+    MAX_ID,
+    ContactForm,
+    checked_id,
+    contacts_of,
+    error_text,
+    is_htmx,
+    read_form,
+    sidebar,
+)
 
 router = APIRouter()
 PAGE = 50
@@ -88,7 +97,7 @@ async def create_contact(request: Request, principal: Annotated[Principal, Depen
     try:
         contact = await contacts_of(request).create(principal.account.id, form.card(), tuple(sorted(form.group_ids)))
     except InvalidInput as exc:
-        return await _form_page(request, principal, form, None, str(exc), 400)
+        return await _form_page(request, principal, form, None, error_text(request, exc), 400)
     return RedirectResponse(f"/contacts/{contact.id}?saved=1", status_code=303)
 
 
@@ -108,7 +117,7 @@ async def update_contact(request: Request, principal: Annotated[Principal, Depen
     try:
         await service.update(principal.account.id, contact.id, form.card(), tuple(sorted(form.group_ids)))
     except InvalidInput as exc:
-        return await _form_page(request, principal, form, contact, str(exc), 400)
+        return await _form_page(request, principal, form, contact, error_text(request, exc), 400)
     return RedirectResponse(f"/contacts/{contact.id}?saved=1", status_code=303)
 
 

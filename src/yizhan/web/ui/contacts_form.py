@@ -20,10 +20,34 @@ from yizhan.services.contacts import ContactsService
 from yizhan.store.contacts import Contact
 from yizhan.util.errors import InvalidInput, NotFound
 from yizhan.web.deps import Principal, web_state
+from yizhan.web.i18n import N_, Translator
 
 MAX_ROWS = 20
 MAX_FIELD = 20_000
 MAX_ID = 2**62
+
+
+# Messages of the services that these pages show often and that carry no value, so they have a translation; any
+# other message of a service is shown as the service wrote it (in English).
+SERVICE_MESSAGES = (
+    N_("a contact needs a name, an address or a phone number"),
+    N_("a group needs a name"),
+    N_("the file is empty"),
+    N_("no vCard found in the file (it should contain BEGIN:VCARD ... END:VCARD)"),
+    N_("no contacts found in the CSV file (the first row must name the columns)"),
+    N_("a signature needs a name of 1 to 100 characters"),
+    N_("a token needs a name of 1 to 100 characters"),
+    N_("scopes must be one or more of read, write, admin"),
+    N_("only administrators can create tokens with the admin scope"),
+    N_("the password must have at least 8 characters"),
+    N_("the password must not start or end with spaces or contain control characters"),
+)
+
+
+def error_text(request: Request, exc: Exception) -> str:
+    """The message of a refused request in the reader's language, where the catalogue has it."""
+    translator: Translator = request.state.i18n
+    return translator.gettext(str(exc))
 
 
 def is_htmx(request: Request) -> bool:

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from yizhan.util.errors import AlreadyExists, InvalidInput, QuotaExceeded
 from yizhan.web.deps import Principal, require_account
 from yizhan.web.render import render
-from yizhan.web.ui.contacts_form import checked_id, contacts_of, is_htmx, sidebar
+from yizhan.web.ui.contacts_form import checked_id, contacts_of, error_text, is_htmx, sidebar
 
 router = APIRouter()
 MAX_NAME = 1000
@@ -30,8 +30,8 @@ async def create_group(request: Request, principal: Annotated[Principal, Depends
     except (InvalidInput, AlreadyExists, QuotaExceeded) as exc:
         if not is_htmx(request):
             raise
-        return render(request, "contacts/_groups.html", await sidebar(request, principal, None, str(exc)),
-                      status=400)
+        side = await sidebar(request, principal, None, error_text(request, exc))
+        return render(request, "contacts/_groups.html", side, status=400)
     if is_htmx(request):
         return render(request, "contacts/_groups.html", await sidebar(request, principal, None))
     return RedirectResponse(f"/contacts?group={group.id}", status_code=303)

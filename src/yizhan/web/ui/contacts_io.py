@@ -29,7 +29,7 @@ from yizhan.services.contacts import MAX_PAGE, ContactsService
 from yizhan.util.errors import InvalidInput, NotFound
 from yizhan.web.deps import Principal, require_account
 from yizhan.web.render import render
-from yizhan.web.ui.contacts_form import MAX_ID, contacts_of
+from yizhan.web.ui.contacts_form import MAX_ID, contacts_of, error_text
 
 router = APIRouter()
 
@@ -71,7 +71,8 @@ async def import_file(request: Request, principal: Annotated[Principal, Depends(
         else:
             report = await service.import_csv(principal.account.id, data)
     except InvalidInput as exc:
-        return render(request, "contacts/import.html", {"error": str(exc), "max_kb": max_kb}, status=400)
+        return render(request, "contacts/import.html", {"error": error_text(request, exc), "max_kb": max_kb},
+                      status=400)
     return render(request, "contacts/report.html", {"report": report, "filename": (upload.filename or "")[:200],
                                                     "kind": kind})
 

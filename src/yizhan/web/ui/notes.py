@@ -29,7 +29,7 @@ from yizhan.store.notes import Note
 from yizhan.util.errors import InvalidInput
 from yizhan.web.deps import Principal, require_account, web_state
 from yizhan.web.render import render
-from yizhan.web.ui.contacts_form import checked_id, is_htmx
+from yizhan.web.ui.contacts_form import checked_id, error_text, is_htmx
 
 router = APIRouter()
 PAGE = 200
@@ -112,7 +112,7 @@ def _saved(request: Request, note: Note, created: bool) -> Response:
 
 def _refused(request: Request, exc: InvalidInput) -> Response | None:
     if request.headers.get("x-autosave") == "1":
-        return JSONResponse({"error": {"code": "invalid_input", "message": str(exc)}}, status_code=400)
+        return JSONResponse({"error": {"code": "invalid_input", "message": error_text(request, exc)}}, status_code=400)
     return None
 
 
@@ -131,7 +131,7 @@ async def create_note(request: Request, principal: Annotated[Principal, Depends(
         refused = _refused(request, exc)
         if refused is not None:
             return refused
-        return await _page(request, principal, "", None, format, str(exc), 400,
+        return await _page(request, principal, "", None, format, error_text(request, exc), 400,
                            {"title": title, "format": format, "pinned": pinned, "body": _clean_body(body, format)})
     return _saved(request, note, True)
 
@@ -150,7 +150,7 @@ async def update_note(request: Request, principal: Annotated[Principal, Depends(
         refused = _refused(request, exc)
         if refused is not None:
             return refused
-        return await _page(request, principal, "", note, None, str(exc), 400,
+        return await _page(request, principal, "", note, None, error_text(request, exc), 400,
                            {"title": title, "format": format, "pinned": pinned, "body": _clean_body(body, format)})
     return _saved(request, note, False)
 

@@ -30,7 +30,7 @@ from yizhan.web.i18n import LANG_COOKIE, TZ_COOKIE, ZONE_COOKIE, checked_zone
 from yizhan.web.render import render
 from yizhan.web.signin import cookie_secure
 from yizhan.web.ui import settings_security, settings_signatures
-from yizhan.web.ui.contacts_form import is_htmx
+from yizhan.web.ui.contacts_form import error_text, is_htmx
 
 router = APIRouter()
 YEAR = 365 * 86400
@@ -86,7 +86,7 @@ async def save_general(request: Request, principal: Annotated[Principal, Depends
     except InvalidInput as exc:
         typed = {"display_name": display_name, "language": language, "time_zone": time_zone, "density": density,
                  "remote_images": remote_images}
-        return await _general(request, principal, str(exc), 400, typed)
+        return await _general(request, principal, error_text(request, exc), 400, typed)
     response = RedirectResponse("/settings?saved=1", status_code=303)
     secure = cookie_secure(request)
     if saved.language in COOKIE_LANGUAGE:
@@ -113,8 +113,8 @@ async def add_sender(request: Request, principal: Annotated[Principal, Depends(r
         await settings_of(request).allow_images_from(principal.account.id, sender)
     except (InvalidInput, QuotaExceeded) as exc:
         if not is_htmx(request):
-            return await _general(request, principal, str(exc), 400)
-        return await _senders(request, principal, str(exc), 400)
+            return await _general(request, principal, error_text(request, exc), 400)
+        return await _senders(request, principal, error_text(request, exc), 400)
     if is_htmx(request):
         return await _senders(request, principal)
     return RedirectResponse("/settings#images", status_code=303)

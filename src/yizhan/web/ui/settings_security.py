@@ -24,7 +24,7 @@ from yizhan.util.errors import AuthenticationFailed, InvalidInput, LockedOut, Pe
 from yizhan.web.deps import Principal, require_account, web_state
 from yizhan.web.render import render
 from yizhan.web.signin import MAX_PASSWORD, client_address, set_session_cookie
-from yizhan.web.ui.contacts_form import checked_id, is_htmx
+from yizhan.web.ui.contacts_form import checked_id, error_text, is_htmx
 
 router = APIRouter()
 Password = Annotated[str, Form(max_length=MAX_PASSWORD)]
@@ -64,7 +64,7 @@ async def change_password(request: Request, principal: Annotated[Principal, Depe
     try:
         await services.directory.set_password(address, new_password)
     except InvalidInput as exc:
-        return refuse(str(exc))
+        return refuse(error_text(request, exc))
     account = await services.directory.account(address)
     state = web_state(request)
     if principal.session is not None:
@@ -102,7 +102,7 @@ async def create_token(request: Request, principal: Annotated[Principal, Depends
     try:
         created = await web_state(request).services.tokens.create(principal.account, name, scope or [], days)
     except (InvalidInput, PermissionDenied, QuotaExceeded) as exc:
-        return await _tokens(request, principal, None, str(exc), 400)
+        return await _tokens(request, principal, None, error_text(request, exc), 400)
     return await _tokens(request, principal, created)
 
 

@@ -21,7 +21,7 @@ from yizhan.store.settings import Signature
 from yizhan.util.errors import InvalidInput, NotFound, QuotaExceeded
 from yizhan.web.deps import Principal, require_account, web_state
 from yizhan.web.render import render
-from yizhan.web.ui.contacts_form import checked_id
+from yizhan.web.ui.contacts_form import checked_id, error_text
 from yizhan.web.ui.notes import safe_html
 
 router = APIRouter()
@@ -82,7 +82,7 @@ async def add_signature(request: Request, principal: Annotated[Principal, Depend
     try:
         await _service(request).add_signature(principal.account.id, name, clean, format, is_default)
     except (InvalidInput, QuotaExceeded) as exc:
-        return await _page(request, principal, None, str(exc), 400,
+        return await _page(request, principal, None, error_text(request, exc), 400,
                            {"name": name, "format": format, "body": clean, "is_default": is_default})
     return RedirectResponse("/settings/signatures?saved=1", status_code=303)
 
@@ -98,7 +98,7 @@ async def save_signature(request: Request, principal: Annotated[Principal, Depen
         await _service(request).update_signature(principal.account.id, signature.id, name=name, body=clean,
                                                  format=format, is_default=True if is_default else None)
     except InvalidInput as exc:
-        return await _page(request, principal, signature, str(exc), 400,
+        return await _page(request, principal, signature, error_text(request, exc), 400,
                            {"name": name, "format": format, "body": clean, "is_default": is_default})
     return RedirectResponse("/settings/signatures?saved=1", status_code=303)
 
