@@ -148,7 +148,8 @@ class ImageServer:
             status, headers, body = self.routes.get(path, (404, {"Content-Type": "text/plain"}, b"missing"))
             if path == "/slow":
                 await asyncio.sleep(5)
-            lines = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}", "Connection: close",
+            length = [] if path.startswith("/unsized") else [f"Content-Length: {len(body)}"]
+            lines = [f"HTTP/1.1 {status} X", *length, "Connection: close",
                      *(f"{k}: {v}" for k, v in headers.items())]
             writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
             await writer.drain()
@@ -163,6 +164,8 @@ async def image_server() -> AsyncIterator[ImageServer]:
     server = ImageServer({
         "/pic.png": (200, {"Content-Type": "image/png"}, PNG),
         "/big.png": (200, {"Content-Type": "image/png"}, b"\x89PNG" + b"\0" * (2 * 1024 * 1024)),
+        # No Content-Length: the body runs until the connection closes, so only counting can stop it.
+        "/unsized.png": (200, {"Content-Type": "image/png"}, b"\x89PNG" + b"\0" * (2 * 1024 * 1024)),
         "/page.html": (200, {"Content-Type": "text/html"}, b"<script>alert(1)</script>"),
         "/logo.svg": (200, {"Content-Type": "image/svg+xml"}, b"<svg xmlns='http://www.w3.org/2000/svg'/>"),
         "/moved": (302, {"Location": "/pic.png"}, b""),

@@ -47,15 +47,16 @@ async def test_private_addresses_allowed_by_the_setting_with_every_limit(web_wit
     settings = {"web": {"image_proxy_allow_private": True, "image_proxy_max_bytes": 1024 * 1024,
                         "image_proxy_timeout": 1.5}}
     async with web_with(**settings) as web, image_server() as images, web.signed_in() as client:
-        paths = ["/pic.png", "/big.png", "/page.html", "/logo.svg", "/moved", "/slow", "/missing"]
+        paths = ["/pic.png", "/big.png", "/unsized.png", "/page.html", "/logo.svg", "/moved", "/slow", "/missing"]
         links = dict(zip(paths, await proxy_links(web, client, [images.url(p) for p in paths]), strict=True))
         image = await client.get(links["/pic.png"])
         assert image.status_code == 200 and image.content == PNG
         assert image.headers["content-type"] == "image/png"
         assert image.headers["x-content-type-options"] == "nosniff"
         assert image.headers["content-security-policy"] == "default-src 'none'; sandbox"
-        too_big = await client.get(links["/big.png"])
-        assert too_big.status_code == 400 and "larger than" in too_big.text
+        for big in ("/big.png", "/unsized.png"):
+            too_big = await client.get(links[big])
+            assert too_big.status_code == 400 and "larger than" in too_big.text, big
         for kind in ("/page.html", "/logo.svg"):
             refused = await client.get(links[kind])
             assert refused.status_code == 400 and "not an image" in refused.text, kind
