@@ -233,3 +233,17 @@ async def test_a_refusal_is_shown_in_the_readers_language(web: Web) -> None:
         assert empty.status_code == 400 and "联系人至少需要姓名、地址或电话号码之一" in empty.text
         group = await post_form(client, "/contacts/groups", {"name": " "}, headers=HTMX)
         assert group.status_code == 400 and "分组需要名称" in group.text
+
+
+async def test_a_long_address_book_is_shown_in_pages(web: Web) -> None:
+    rows = "".join(f"联系人{n:03d},person{n:03d}@example.net\r\n" for n in range(55))
+    report = await web.services.contacts.import_csv(await account_id(web, ADDRESS),
+                                                    ("Name,E-mail Address\r\n" + rows).encode())
+    assert report.imported == 55
+    async with web.signed_in(headers={"Accept-Language": "en"}) as client:
+        first = await client.get("/contacts")
+        assert first.text.count('class="contact"') == 50 and 'href="/contacts?offset=50"' in first.text
+        second = await client.get("/contacts", params={"offset": 50})
+        assert second.text.count('class="contact"') == 5 and "Previous page" in second.text
+        assert "Next page" not in second.text
+        assert (await client.get("/contacts", params={"offset": -1})).status_code == 422
