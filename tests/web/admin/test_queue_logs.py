@@ -104,7 +104,7 @@ async def test_delivery_log_shows_local_deliveries_and_queue_attempts(admin_web:
         page = await admin.get("/admin/deliveries", params={"address": JOE})
         assert "q-1@example.com" in page.text and 'data-result="delivered"' in page.text
         empty = await admin.get("/admin/deliveries", params={"address": "nobody@example.com"})
-        assert "Nothing found." in empty.text
+        assert "No entries found." in empty.text
         future = await admin.get("/admin/deliveries", params={"address": JOE, "since": "2999-01-01"})
         assert "q-1@example.com" not in future.text
         bad = await admin.get("/admin/deliveries", params={"since": "yesterday"})
