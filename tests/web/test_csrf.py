@@ -41,8 +41,8 @@ async def test_api_write_needs_the_header_with_the_cookie(web: Web) -> None:
 
 async def test_the_token_is_per_session(web: Web) -> None:
     async with web.signed_in() as first, web.signed_in() as second:
-        token_first = csrf_of((await first.get("/")).text)
-        token_second = csrf_of((await second.get("/")).text)
+        token_first = csrf_of((await first.get("/", follow_redirects=True)).text)
+        token_second = csrf_of((await second.get("/", follow_redirects=True)).text)
         assert token_first != token_second
         assert (await second.post("/signout", data={"csrf_token": token_first})).status_code == 403
 

@@ -38,7 +38,7 @@ async def test_signing_in_sets_an_httponly_lax_cookie_and_shows_the_folders(web:
         assert int(attributes["max-age"]) == web.services.settings.web.session_lifetime
         # A browser on this machine at http://127.0.0.1 gets no Secure flag: it could not keep the cookie.
         assert "secure" not in attributes
-        home = await client.get("/")
+        home = await client.get("/", follow_redirects=True)
         assert home.status_code == 200
         assert ADDRESS in home.text and "INBOX" in home.text
         # The session records the account, not the password.
@@ -164,7 +164,7 @@ def test_sessions_expire_after_their_lifetime() -> None:
 async def test_sign_out_removes_the_cookie_and_ends_the_session(web: Web) -> None:
     async with web.signed_in() as client:
         old = client.cookies[COOKIE]
-        home = await client.get("/")
+        home = await client.get("/", follow_redirects=True)
         reply = await client.post("/signout", data={"csrf_token": csrf_of(home.text)})
         assert reply.status_code == 303 and reply.headers["location"] == "/signin"
         value, attributes = set_cookie(reply)

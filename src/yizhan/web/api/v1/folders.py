@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from yizhan.services.webmail import WebmailService
-from yizhan.web.api.v1.messages_models import Emptied, FolderCreate, FolderListOut, FolderOut, FolderPatch
+from yizhan.web.api.v1.messages_models import Emptied, Folder, FolderCreate, FolderList, FolderPatch
 from yizhan.web.api.v1.models import ErrorBody
 from yizhan.web.deps import Principal, require_account, web_state
 from yizhan.web.folders import ordered
@@ -27,24 +27,24 @@ def _webmail(request: Request) -> WebmailService:
     return WebmailService.of(web_state(request).services)
 
 
-@router.get("/folders", response_model=FolderListOut, summary="The caller's folders with total and unread counts")
-async def list_folders(request: Request, principal: Annotated[Principal, Depends(require_account)]) -> FolderListOut:
+@router.get("/folders", response_model=FolderList, summary="The caller's folders with total and unread counts")
+async def list_folders(request: Request, principal: Annotated[Principal, Depends(require_account)]) -> FolderList:
     records = await _webmail(request).folders(principal.account.id)
-    return FolderListOut(folders=[FolderOut.of(record) for record in ordered(records)])
+    return FolderList(folders=[Folder.of(record) for record in ordered(records)])
 
 
-@router.post("/folders", response_model=FolderOut, status_code=201, responses=ERRORS,
+@router.post("/folders", response_model=Folder, status_code=201, responses=ERRORS,
              summary="Create a folder (and its missing superiors)")
 async def create_folder(request: Request, principal: Annotated[Principal, Depends(require_account)],
-                        body: FolderCreate) -> FolderOut:
-    return FolderOut.of(await _webmail(request).create_folder(principal.account.id, body.name))
+                        body: FolderCreate) -> Folder:
+    return Folder.of(await _webmail(request).create_folder(principal.account.id, body.name))
 
 
-@router.patch("/folders/{folder_id}", response_model=FolderOut, responses=ERRORS,
+@router.patch("/folders/{folder_id}", response_model=Folder, responses=ERRORS,
               summary="Rename a folder (with its subfolders)")
 async def rename_folder(request: Request, principal: Annotated[Principal, Depends(require_account)],
-                        folder_id: FolderId, body: FolderPatch) -> FolderOut:
-    return FolderOut.of(await _webmail(request).rename_folder(principal.account.id, folder_id, body.name))
+                        folder_id: FolderId, body: FolderPatch) -> Folder:
+    return Folder.of(await _webmail(request).rename_folder(principal.account.id, folder_id, body.name))
 
 
 @router.delete("/folders/{folder_id}", status_code=204, responses=ERRORS,

@@ -20,7 +20,7 @@ from yizhan.web.api.v1.messages_models import (
     ActionOut,
     ActionRequest,
     FlagsPatch,
-    FolderOut,
+    Folder,
     MessageList,
     MessageOut,
     Totals,
@@ -85,7 +85,7 @@ async def list_messages(
         sort=sort, descending=order == "desc", filter=filter, limit=limit, cursor=cursor,
         offset=((page or 1) - 1) * limit))
     return MessageList(messages=[MessageOut.of(item) for item in listed.items], next_cursor=listed.next_cursor,
-                       folder=FolderOut.of(listed.folder), totals=Totals.of(listed.totals))
+                       folder=Folder.of(listed.folder), totals=Totals.of(listed.totals))
 
 
 @router.post("/messages/actions", response_model=ActionOut, responses=NOT_FOUND,

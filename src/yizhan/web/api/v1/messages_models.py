@@ -13,7 +13,7 @@ from yizhan.web.folders import special_use
 SpecialUse = Literal["inbox", "drafts", "sent", "archive", "junk", "trash"]
 
 
-class FolderOut(BaseModel):
+class Folder(BaseModel):
     id: int = Field(description="The folder id used by the message routes")
     name: str = Field(description="Full name, levels separated by '/'; INBOX is the inbox", examples=["INBOX"])
     special_use: SpecialUse | None = Field(description="RFC 6154 role of the folder, if any")
@@ -23,14 +23,14 @@ class FolderOut(BaseModel):
     subscribed: bool
 
     @classmethod
-    def of(cls, record: FolderRecord) -> FolderOut:
-        return cls(id=record.id, name=record.name, special_use=special_use(record),  # type: ignore[arg-type]
+    def of(cls, record: FolderRecord) -> Folder:
+        return cls(id=record.id, name=record.name, special_use=special_use(record),
                    total=record.exists_count, unread=record.unseen_count, size_bytes=record.size_bytes,
                    subscribed=record.subscribed)
 
 
-class FolderListOut(BaseModel):
-    folders: list[FolderOut]
+class FolderList(BaseModel):
+    folders: list[Folder]
 
 
 class FolderCreate(BaseModel):
@@ -87,7 +87,7 @@ class Totals(BaseModel):
 class MessageList(BaseModel):
     messages: list[MessageOut]
     next_cursor: str | None = Field(description="Send it back as `cursor` for the next page; null on the last")
-    folder: FolderOut | None = Field(None, description="The folder listed (absent for a search of every folder)")
+    folder: Folder | None = Field(None, description="The folder listed (absent for a search of every folder)")
     totals: Totals | None = None
 
 
