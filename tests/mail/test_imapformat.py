@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yizhan.mail.imapformat import find_section, imap_string, imap_structure, parse_structure
+from yizhan.mail.imapformat import find_section, imap_string, imap_structure, parse_structure, parse_top
 
 Sexp = Any
 
@@ -229,3 +229,14 @@ def test_structure_well_formed_on_arbitrary_bytes(raw: bytes) -> None:
     assert len(read_sexp(envelope)) == 10
     read_sexp(body)
     read_sexp(bodystructure)
+
+
+@given(st.one_of(st.binary(max_size=600), st.lists(st.sampled_from(
+    [b"Subject: x\r\n", b"From: a@b\n", b" folded\r\n", b"\r\n", b"\n", b"not a header\r\n", b"From mbox\n",
+     b"X: \xe4\xb8\xad\r\n", b"body\r\n"]), max_size=12).map(b"".join)))
+def test_top_level_header_ends_where_the_full_parse_says(raw: bytes) -> None:
+    # FETCH BODY[HEADER] and BODY[TEXT] use the cheap top-level parse; it must cut the message where the full one
+    # does, or a client would see different bytes depending on the other items it asked for.
+    full, top = parse_structure(raw), parse_top(raw)
+    assert (top.start, top.body_start, top.end) == (full.start, full.body_start, full.end)
+    assert top.headers == full.headers and not top.parts

@@ -247,6 +247,16 @@ def parse_structure(raw: bytes, defects: list[str] | None = None) -> MimePart:
         return MimePart(0, 0, len(raw), [])
 
 
+def parse_top(raw: bytes) -> MimePart:
+    """Only the top-level header of a message (no parts): enough for HEADER, HEADER.FIELDS and TEXT of the whole
+    message, at a fraction of `parse_structure`'s cost. Its header ends where `parse_structure`'s does."""
+    try:
+        headers, body_start = scan_headers(raw, 0, len(raw))
+    except Exception:
+        return MimePart(0, 0, len(raw), [])
+    return MimePart(0, body_start, len(raw), headers)
+
+
 def find_section(root: MimePart, section: tuple[int, ...]) -> MimePart | None:
     """The part named by an RFC 3501 §6.4.5 section number such as (1, 2), or None when there is none.
 

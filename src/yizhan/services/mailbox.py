@@ -191,8 +191,10 @@ class MailboxService:
 
     async def open(self, account_id: int, name: str) -> Snapshot:
         """The folder and its entries now. Subscribe to the bus first, so no change falls between."""
-        folder = await self.folder(account_id, name)
-        return Snapshot(folder, await self.view.states(folder.id))
+        found = await self.view.open(account_id, canonical_name(name))
+        if found is None:
+            raise NotFound(f"no folder {name}")
+        return Snapshot(*found)
 
     async def refresh(self, folder: FolderRecord) -> Snapshot:
         """A new snapshot of a folder already opened (after the bus overflowed)."""

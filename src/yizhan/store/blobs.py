@@ -89,7 +89,7 @@ class BlobStore:
         return self.path(name).exists()
 
     def read(self, name: str) -> bytes:
-        with open(self.path(name), "rb") as f:
+        with open(f"{self._root}/{name[:2]}/{name}", "rb") as f:
             return f.read()
 
     def _stage(self, data: bytes, sync: bool = True) -> tuple[str, str | None]:
@@ -139,6 +139,9 @@ class BlobStore:
         if bulk:
             staged = [self._stage(data, sync=False) for data in batch]
             sync_filesystem(self.root)
+        elif len(batch) == 1:
+            # One blob (an APPEND, a delivery): written on this thread, no hand-off to the pool.
+            staged = [self._stage(batch[0])]
         else:
             staged = list(self._pool.map(self._stage, batch))
         directories = set()
@@ -149,7 +152,9 @@ class BlobStore:
                 directories.add(directory)
         if bulk:
             sync_filesystem(self.root)
-        else:
+        elif len(directories) == 1:
+            fsync_directory(Path(directories.pop()))
+        elif directories:
             # Each directory fsync makes its renames durable; in parallel, the journal commits them together.
             list(self._pool.map(fsync_directory, map(Path, directories)))
         return [name for name, _ in staged]

@@ -39,11 +39,11 @@ def folder_record(row: Any) -> FolderRecord:
 
 
 # The columns of a FolderRecord, in its field order.
-_COLUMNS = ("id, account_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, exists_count, "
+FOLDER_COLUMNS = ("id, account_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, exists_count, "
             "unseen_count, size_bytes")
 
 
-def _record(row: tuple[Any, ...]) -> FolderRecord:
+def folder_of(row: tuple[Any, ...]) -> FolderRecord:
     (id_, account_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, exists_count,
      unseen_count, size_bytes) = row
     return FolderRecord(id_, account_id, name, special_use, bool(subscribed), uidvalidity, uidnext, highestmodseq,
@@ -72,20 +72,20 @@ class Folders:
         self.db = db
 
     async def of_account(self, account_id: int) -> list[FolderRecord]:
-        return await self.db.run_read(lambda tx: [_record(row) for row in tx.rows(
-            f"SELECT {_COLUMNS} FROM folders WHERE account_id = ? ORDER BY name", (account_id,))])
+        return await self.db.run_read(lambda tx: [folder_of(row) for row in tx.rows(
+            f"SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id = ? ORDER BY name", (account_id,))])
 
     async def get(self, account_id: int, name: str) -> FolderRecord | None:
         def read(tx: Tx) -> FolderRecord | None:
-            row = tx.one(f"SELECT {_COLUMNS} FROM folders WHERE account_id = ? AND name = ?", (account_id, name))
-            return _record(row) if row else None
+            row = tx.one(f"SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id = ? AND name = ?", (account_id, name))
+            return folder_of(row) if row else None
 
         return await self.db.run_read(read)
 
     async def get_by_id(self, folder_id: int) -> FolderRecord | None:
         def read(tx: Tx) -> FolderRecord | None:
-            row = tx.one(f"SELECT {_COLUMNS} FROM folders WHERE id = ?", (folder_id,))
-            return _record(row) if row else None
+            row = tx.one(f"SELECT {FOLDER_COLUMNS} FROM folders WHERE id = ?", (folder_id,))
+            return folder_of(row) if row else None
 
         return await self.db.run_read(read)
 
@@ -97,9 +97,9 @@ class Folders:
             found: dict[int, FolderRecord] = {}
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start:start + 500]
-                for row in tx.rows(f"SELECT {_COLUMNS} FROM folders WHERE account_id IN "
+                for row in tx.rows(f"SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id IN "
                                    f"({placeholders(len(chunk))}) AND special_use = ?", (*chunk, special_use)):
-                    record = _record(row)
+                    record = folder_of(row)
                     found[record.account_id] = record
             return found
 

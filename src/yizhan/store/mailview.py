@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from yizhan.store.blobs import BlobStore
 from yizhan.store.db import Database
+from yizhan.store.folders import FOLDER_COLUMNS, folder_of
 from yizhan.store.messages import flag_names
+from yizhan.store.records import FolderRecord
 from yizhan.store.sqlrun import Tx, placeholders
 
 _CHUNK = 500
@@ -69,6 +71,20 @@ class MailView:
             rows = tx.rows("SELECT uid, modseq, flags, keywords FROM entries WHERE folder_id = ? ORDER BY uid",
                            (folder_id,))
             return [EntryState(uid, modseq, _flags(bits, keywords)) for uid, modseq, bits, keywords in rows]
+
+        return await self.db.run_read(read)
+
+    async def open(self, account_id: int, name: str) -> tuple[FolderRecord, list[EntryState]] | None:
+        """A folder of the account by name and its entries (as `states`), read in one snapshot; None if missing."""
+
+        def read(tx: Tx) -> tuple[FolderRecord, list[EntryState]] | None:
+            row = tx.one(f"SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id = ? AND name = ?", (account_id, name))
+            if row is None:
+                return None
+            folder = folder_of(row)
+            rows = tx.rows("SELECT uid, modseq, flags, keywords FROM entries WHERE folder_id = ? ORDER BY uid",
+                           (folder.id,))
+            return folder, [EntryState(uid, modseq, _flags(bits, keywords)) for uid, modseq, bits, keywords in rows]
 
         return await self.db.run_read(read)
 

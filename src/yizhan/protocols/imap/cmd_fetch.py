@@ -25,7 +25,7 @@ import asyncio
 import binascii
 
 from yizhan.mail.charsets import b64decode_loose
-from yizhan.mail.imapformat import MimePart, find_section, parse_structure
+from yizhan.mail.imapformat import MimePart, find_section, parse_structure, parse_top
 from yizhan.protocols.imap import commands as c
 from yizhan.protocols.imap import response as r
 from yizhan.protocols.imap.bodysection import partial, section_bytes
@@ -42,6 +42,11 @@ FetchAttr_MODSEQ = c.FetchAttr("MODSEQ")
 
 def _needs_blob(items: tuple[c.FetchItem, ...]) -> bool:
     return any(not isinstance(i, c.FetchAttr) or i.name in _BLOB_ITEMS for i in items)
+
+
+def _needs_parts(items: tuple[c.FetchItem, ...]) -> bool:
+    """Whether an item names a part below the top level (so the whole MIME tree must be parsed)."""
+    return any(isinstance(i, c.FetchBinary) or (isinstance(i, c.FetchBody) and i.section.part) for i in items)
 
 
 def _sets_seen(items: tuple[c.FetchItem, ...]) -> bool:
@@ -158,6 +163,7 @@ async def fetch(session: Session, command: c.Fetch) -> Done:
             await session.send(r.vanished_line(SequenceSet.from_numbers(gone), earlier=True))
     mailbox = session.services.mailbox
     needs_blob = _needs_blob(command.items)
+    structure = parse_structure if _needs_parts(command.items) else parse_top
     mark_seen = _sets_seen(command.items) and not selected.readonly
     wants_flags = any(isinstance(i, c.FetchAttr) and i.name == "FLAGS" for i in command.items)
     for start in range(0, len(targets), _BATCH):
@@ -183,7 +189,7 @@ async def fetch(session: Session, command: c.Fetch) -> Done:
                 raw = entry.raw
                 if raw is None:
                     continue
-                root = await asyncio.to_thread(parse_structure, raw) if len(raw) > 65536 else parse_structure(raw)
+                root = await asyncio.to_thread(structure, raw) if len(raw) > 65536 else structure(raw)
             items = _items(command, entry, raw, root, flags, modseq, session.qresync)
             if entry.uid in changed and not wants_flags:
                 items.append(("FLAGS", r.flags(flags)))
