@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10, help="KB per message")
     parser.add_argument("--mailboxes", type=int, default=10)
     parser.add_argument("--dns-ttl", type=int, default=300, help="TTL of the sender's SPF and DMARC records")
+    parser.add_argument("--profile", type=Path, help="write py-spy's samples of the server (GIL holder) here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, DnsTestServer() as dns:
         # The sender's domain publishes SPF and DMARC on the project's DNS server, as a real sender's would, with
@@ -178,9 +179,19 @@ def main() -> None:
             # A short warm-up (connections, caches), not counted.
             asyncio.run(run(port, 2, 20, args.size, mailboxes))
             load = load_average()
+            spy = None
+            if args.profile:
+                # Collapsed stacks of the thread holding the GIL, until interrupted after the run.
+                spy = subprocess.Popen(["py-spy", "record", "-p", str(process.pid), "-o", str(args.profile),
+                                        "--format", "raw", "--gil"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1)
             cpu = cpu_seconds(process.pid)
             result = asyncio.run(run(port, args.connections, args.messages, args.size, mailboxes))
             cpu = cpu_seconds(process.pid) - cpu
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
             delivered = result["messages"]
             assert isinstance(delivered, int)
             rss = peak_rss_mb(process.pid)
