@@ -14,7 +14,7 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -163,9 +163,13 @@ async def create_draft(request: Request, body: MessageIn,
     return await _save(request, principal, body, None)
 
 
+# IMAP UIDs are 32-bit (RFC 3501 section 2.3.1.1): a larger number names no draft, and must not reach the database.
+DraftUid = Annotated[int, Path(ge=1, le=2**32 - 1, description="UID of the draft in Drafts")]
+
+
 @router.put("/drafts/{uid}", response_model=DraftOut, responses=_FAILURES,
             summary="Replace a draft by a new version (the answer names the new UID)")
-async def replace_draft(request: Request, uid: int, body: MessageIn,
+async def replace_draft(request: Request, uid: DraftUid, body: MessageIn,
                         principal: Annotated[Principal, Depends(require_account)]) -> Response:
     if uid <= 0:
         raise InvalidInput("invalid draft id")
@@ -178,7 +182,7 @@ async def replace_draft(request: Request, uid: int, body: MessageIn,
 
 
 @router.delete("/drafts/{uid}", status_code=204, responses=_FAILURES, summary="Delete a draft")
-async def delete_draft(request: Request, uid: int, principal: Annotated[Principal, Depends(require_account)]
+async def delete_draft(request: Request, uid: DraftUid, principal: Annotated[Principal, Depends(require_account)]
                        ) -> Response:
     await web_state(request).services.compose.delete_draft(principal.account, uid)
     return Response(status_code=204)
