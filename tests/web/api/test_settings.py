@@ -82,3 +82,13 @@ async def test_another_accounts_signatures_are_not_found(web: Web) -> None:
         assert (await alice.get("/api/v1/settings")).json()["signatures"] == []
     async with as_account(web, BOB) as bob:
         assert (await bob.get(f"/api/v1/settings/signatures/{bobs}")).json()["body"] == "Bob Li"
+
+
+async def test_control_characters_in_names_are_refused(web: Web) -> None:
+    async with as_account(web) as client:
+        for reply in (await client.post("/api/v1/settings/signatures", json={"name": "a\x00b", "body": ""}),
+                      await client.post("/api/v1/settings/image-senders", json={"sender": "@dom\x00ain.com"}),
+                      await client.delete("/api/v1/settings/image-senders/a%00b@example.com")):
+            assert reply.status_code in (400, 422), reply.text
+            assert "control characters" in error_of(reply)["message"]
+        assert (await client.get("/api/v1/settings")).json()["image_senders"] == []

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import unicodedata
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from yizhan.store.records import AccountRecord
 
@@ -55,6 +56,17 @@ class SessionInfo(BaseModel):
     account: Account
     csrf_token: str = Field(description="Send it as the X-CSRF-Token header with every write made with the cookie")
     expires_at: int = Field(description="Epoch seconds (UTC) when the session ends")
+
+
+def one_line(value: str) -> str:
+    """Refuse control characters (NUL, CR, LF…) in a value meant as a single line of text (PostgreSQL refuses NUL
+    in text, and names end up in headers and lists)."""
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("must not contain control characters (such as NUL, tab or line breaks)")
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(one_line)]
 
 
 # Personal API tokens (web/api/v1/tokens.py)
@@ -158,14 +170,14 @@ class SignatureList(BaseModel):
 
 
 class NewSignature(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: OneLine = Field(min_length=1, max_length=100)
     body: str = Field("", max_length=32 * 1024)
     format: NoteFormat = "plain"
     is_default: bool = False
 
 
 class SignatureChange(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: OneLine | None = Field(None, min_length=1, max_length=100)
     body: str | None = Field(None, max_length=32 * 1024)
     format: NoteFormat | None = None
     is_default: bool | None = None
@@ -191,5 +203,5 @@ class AccountSettingsChange(BaseModel):
 
 
 class ImageSender(BaseModel):
-    sender: str = Field(min_length=1, max_length=320, description="An address, or @domain for all its senders",
+    sender: OneLine = Field(min_length=1, max_length=320, description="An address, or @domain for all its senders",
                         examples=["news@example.com", "@example.org"])

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from yizhan.services.settings import SettingsService
 from yizhan.store.settings import Signature as SignatureRecord
-from yizhan.util.errors import NotFound
+from yizhan.util.errors import InvalidInput, NotFound
 from yizhan.web.api.v1.models import (
     AccountSettings,
     AccountSettingsChange,
@@ -23,6 +23,7 @@ from yizhan.web.api.v1.models import (
     Signature,
     SignatureChange,
     SignatureList,
+    one_line,
 )
 from yizhan.web.api.v1.paging import Id
 from yizhan.web.api.v1.responses import errors
@@ -80,6 +81,10 @@ async def add_image_sender(request: Request, principal: Caller, body: ImageSende
 async def remove_image_sender(request: Request, principal: Caller,
                               sender: Annotated[str, Path(min_length=1, max_length=320)]) -> AccountSettings:
     service = _settings(request)
+    try:
+        one_line(sender)
+    except ValueError as exc:
+        raise InvalidInput(f"sender: {exc}") from exc
     await service.disallow_images_from(principal.account.id, sender)
     return await _answer(service, principal)
 
