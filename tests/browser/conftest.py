@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from tests.conftest import make_settings
 from yizhan.app.server import Server
@@ -198,16 +198,51 @@ def context(browser: Browser, site: Site) -> Iterator[BrowserContext]:
         made.close()
 
 
+@dataclass
+class Problems:
+    """What went wrong inside the pages of a test: uncaught script errors, console errors (a CSP violation of our
+    own pages is one) and answers of the server with a 5xx status. Answers with a 4xx status are left to the
+    tests (a refused sign-in is a 401 on purpose), and so are the console lines Chromium logs for them."""
+
+    messages: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("pageerror", lambda error: self.messages.append(f"script error on {page.url}: {error}"))
+        page.on("console", lambda message: self._console(page, message))
+        page.on("response", lambda response: self.messages.append(
+            f"{response.status} answer to {response.request.method} {response.url}")
+                if response.status >= 500 else None)
+
+    def _console(self, page: Page, message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.messages.append(f"console error on {page.url}: {message.text} ({message.location.get('url', '')})")
+
+
 @pytest.fixture
-def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+def problems(context: BrowserContext) -> Iterator[Problems]:
+    """Script and console errors of every page of the test's context; the test fails if there are any (a test
+    that expects some takes them out of `problems.messages`)."""
+    found = Problems()
+    context.on("page", found.watch)
+    yield found
+    assert not found.messages, "errors in the browser:\n" + "\n".join(found.messages)
+
+
+def save_screenshot(page: Page, name: str, full_page: bool = True) -> Path:
+    path = screenshots_dir() / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+@pytest.fixture
+def page(context: BrowserContext, problems: Problems, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A page of the test's own context; a screenshot of it is saved when the test fails."""
     opened = context.new_page()
     yield opened
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed and not opened.is_closed():
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
         try:
-            opened.screenshot(path=str(screenshots_dir() / f"{name}-failed.png"), full_page=True)
+            save_screenshot(opened, f"{request.node.name}-failed")
         except Exception as exc:  # A screenshot is a help; its failure must not hide the test's own.
             print(f"no failure screenshot: {exc!r}")
 
