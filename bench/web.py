@@ -13,7 +13,9 @@ times, one request at a time, each of:
 - `api_list` / `api_list_deep`: `GET /api/v1/messages?folder=…` first page, and with a deep cursor;
 - `api_list_walk`: every page (limit 200) of the walk to half the folder, which gathers those cursors;
 - `conversation`: `/mail/thread/{folder}/{uid}?pane=1` of messages whose thread has several messages;
-- `read_pane`: `/mail/read/{folder}/{uid}?pane=1` of random messages (this marks them \\Seen, as a reader does);
+- `read_pane_first`: `/mail/read/{folder}/{uid}?pane=1` of unread messages, once each (this sets \\Seen, as a
+  reader's first look does: a committed write), and `read_pane` the same messages again (read only);
+- `list_threads`: the folder page grouped by conversation (`?view=threads`), first page;
 - `search_english`, `search_chinese`, `search_from`: `/mail/search?q=…` (the page) over English words, Chinese
   two-character words and `from:` addresses of high, middle and low frequency; `api_search_*` the same through
   `GET /api/v1/messages?q=…`.
@@ -138,13 +140,14 @@ def inbox_id(client: httpx.Client) -> int:
     raise SystemExit("the account has no INBOX")
 
 
-def walk(client: httpx.Client, folder: int, depth: int) -> tuple[list[float], list[str], list[dict[str, Any]]]:
-    """Page through the folder with the API (limit 200) to about `depth` messages: the time of every page, the
-    cursors met on the way, and the messages seen."""
+def walk(client: httpx.Client, folder: int, depth: int,
+         limit: int) -> tuple[list[float], list[str], list[dict[str, Any]]]:
+    """Page through the folder with the API (`limit` a page) to about `depth` messages: the time of every page,
+    the cursors met on the way, and the messages seen."""
     timings: list[float] = []
     cursors: list[str] = []
     messages: list[dict[str, Any]] = []
-    url = f"/api/v1/messages?folder={folder}&limit=200"
+    url = f"/api/v1/messages?folder={folder}&limit={limit}"
     while len(messages) < depth:
         start = time.perf_counter()
         reply = client.get(url)
@@ -157,13 +160,14 @@ def walk(client: httpx.Client, folder: int, depth: int) -> tuple[list[float], li
         if not cursor:
             break
         cursors.append(cursor)
-        url = f"/api/v1/messages?folder={folder}&limit=200&cursor={cursor}"
+        url = f"/api/v1/messages?folder={folder}&limit={limit}&cursor={cursor}"
     return timings, cursors, messages
 
 
-def measure(client: httpx.Client, urls: list[str], repeat: int) -> tuple[list[float], int]:
-    """Time GET of each URL `repeat` times (one warm-up request first, not counted); (timings in ms, errors)."""
-    client.get(urls[0])
+def measure(client: httpx.Client, urls: list[str], repeat: int, warm: bool = True) -> tuple[list[float], int]:
+    """Time GET of each URL `repeat` times (after one warm-up request, not counted); (timings in ms, errors)."""
+    if warm:
+        client.get(urls[0])
     timings: list[float] = []
     errors = 0
     for _ in range(repeat):
@@ -194,7 +198,8 @@ def plan(folder: int, cursors: list[str], messages: list[dict[str, Any]],
     threads = Counter(m["thread_id"] for m in messages)
     threaded = [m["id"] for m in messages if threads[m["thread_id"]] > 1]
     picked = rng.sample(threaded, min(10, len(threaded))) or [messages[0]["id"]]
-    reading = rng.sample([m["id"] for m in messages], min(20, len(messages)))
+    unread = [m["id"] for m in messages if m["unread"]]
+    reading = rng.sample(unread, min(20, len(unread))) or [messages[0]["id"]]
     english = spread(corpus.ENGLISH_WORDS)
     chinese = spread([w for w in corpus.CHINESE_WORDS if len(w) == 2])
     senders = [f"from:{a}" for a in spread([address for _, address in corpus.SENDERS])]
@@ -207,7 +212,11 @@ def plan(folder: int, cursors: list[str], messages: list[dict[str, Any]],
         "api_list_deep": ([f"{api}&cursor={c}" for c in deep], "GET /api/v1/messages with a deep cursor"),
         "conversation": ([f"/mail/thread/{ref.replace(':', '/')}?pane=1" for ref in picked],
                          "the conversation pane of a message in a thread"),
-        "read_pane": ([f"/mail/read/{ref.replace(':', '/')}?pane=1" for ref in reading], "the reading pane"),
+        "read_pane_first": ([f"/mail/read/{ref.replace(':', '/')}?pane=1" for ref in reading],
+                            "the reading pane of an unread message (sets \\Seen: a committed write)"),
+        "read_pane": ([f"/mail/read/{ref.replace(':', '/')}?pane=1" for ref in reading],
+                      "the reading pane of a message already read"),
+        "list_threads": ([f"/mail/f/{folder}?view=threads"], "the folder page by conversation, first 50"),
     }
     for kind, queries in (("english", english), ("chinese", chinese), ("from", senders)):
         quoted = [httpx.QueryParams({"q": q}) for q in queries]
@@ -216,24 +225,36 @@ def plan(folder: int, cursors: list[str], messages: list[dict[str, Any]],
     return out
 
 
-def run(data: Path, count: int, seed: int, repeat: int) -> bool:
+def run(data: Path, count: int, seed: int, repeat: int, profile: Path | None = None) -> bool:
     process, port = start_server(data)
     results: list[dict[str, Any]] = []
+    spy: subprocess.Popen[bytes] | None = None
+    if profile is not None:
+        # A .svg name gets a flame graph, any other the collapsed stacks (one line per stack) for grep.
+        spy = subprocess.Popen(["py-spy", "record", "-p", str(process.pid), "-o", str(profile), "--format",
+                                "flamegraph" if profile.suffix == ".svg" else "raw", "--nonblocking"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         load_before = os.getloadavg()
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
             sign_in(client)
             folder = inbox_id(client)
-            client.get(f"/api/v1/messages?folder={folder}&limit=200")  # warm-up, not counted
-            timings, cursors, messages = walk(client, folder, max(200, count // 2))
+            # Pages of 200, or smaller for a tiny folder so that the walk still meets a few cursors.
+            limit = max(10, min(200, count // 8))
+            client.get(f"/api/v1/messages?folder={folder}&limit={limit}")  # warm-up, not counted
+            timings, cursors, messages = walk(client, folder, max(200, count // 2), limit)
             results.append(report("api_list_walk", count, timings, 0,
-                                  f"GET /api/v1/messages limit 200, every page to {len(messages)} messages deep"))
+                                  f"GET /api/v1/messages limit {limit}, every page to {len(messages)} messages deep"))
             for name, (urls, detail) in plan(folder, cursors, messages, random.Random(seed)).items():
-                found, errors = measure(client, urls, repeat)
+                # Each unread message is opened once, without a warm-up: a second opening finds it read.
+                found, errors = measure(client, urls, 1 if name == "read_pane_first" else repeat,
+                                        warm=name != "read_pane_first")
                 results.append(report(name, count, found, errors, detail))
         load_after = os.getloadavg()
     finally:
         stop_server(process)
+        if spy is not None:
+            spy.wait(120)
     missed = [r["measure"] for r in results if r["p95_ms"] > TARGET_P95_MS or r["errors"]]
     print(json.dumps({
         "bench": "web-summary", "messages": count, "target_p95_ms": TARGET_P95_MS, "met": not missed,
@@ -249,12 +270,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="times each URL is requested")
     parser.add_argument("--cache", type=Path, help="directory keeping built data directories for reruns")
+    parser.add_argument("--profile", type=Path, help="write a py-spy profile of the server here (.svg: flame graph)")
     args = parser.parse_args()
     if args.cache:
-        run(prepare(args.cache, args.count, args.seed), args.count, args.seed, args.repeat)
+        run(prepare(args.cache, args.count, args.seed), args.count, args.seed, args.repeat, args.profile)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            run(prepare(Path(tmp), args.count, args.seed), args.count, args.seed, args.repeat)
+            run(prepare(Path(tmp), args.count, args.seed), args.count, args.seed, args.repeat, args.profile)
 
 
 if __name__ == "__main__":
