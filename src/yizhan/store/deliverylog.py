@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from yizhan.store import schema as t
 from yizhan.store.db import Database
+from yizhan.store.sqlrun import Tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +46,25 @@ class DeliveryLog:
         self.db = db
 
     async def append(self, records: Sequence[DeliveryRecord]) -> list[int]:
-        """Insert the rows (one transaction); returns their ids."""
-        ids: list[int] = []
-        async with self.db.write() as conn:
-            for rec in records:
-                result = await conn.execute(insert(t.delivery_log).values(
-                    at=rec.at, direction=rec.direction, sender=rec.sender, recipients=", ".join(rec.recipients),
-                    message_id=rec.message_id, size=rec.size, result=rec.result, detail=rec.detail))
-                log_id = int(result.inserted_primary_key[0])
-                addresses = {a for a in (rec.sender, *rec.recipients) if a}
-                if addresses:
-                    await conn.execute(insert(t.delivery_log_addresses),
-                                       [{"address": a, "log_id": log_id} for a in sorted(addresses)])
+        """Insert the rows (one transaction, sharing the store's group commit); returns their ids."""
+        batch = list(records)
+
+        def write(tx: Tx) -> list[int]:
+            ids: list[int] = []
+            for rec in batch:
+                row = tx.one("INSERT INTO delivery_log (at, direction, sender, recipients, message_id, size, result, "
+                             "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                             (rec.at, rec.direction, rec.sender, ", ".join(rec.recipients), rec.message_id, rec.size,
+                              rec.result, rec.detail))
+                assert row is not None
+                log_id = int(row[0])
+                addresses = sorted({a for a in (rec.sender, *rec.recipients) if a})
+                tx.many("INSERT INTO delivery_log_addresses (address, log_id) VALUES (?, ?)",
+                        [(address, log_id) for address in addresses])
                 ids.append(log_id)
-        return ids
+            return ids
+
+        return await self.db.run_write(write) if batch else []
 
     async def search(self, address: str | None = None, message_id: str | None = None, since: int | None = None,
                      until: int | None = None, direction: str | None = None, before_id: int | None = None,

@@ -84,9 +84,11 @@ class Directory:
     # The directory as a whole, for caches
 
     async def version(self) -> int:
-        async with self.db.read() as conn:
-            return int(await conn.scalar(select(t.directory_version.c.version).where(
-                t.directory_version.c.id == 1)) or 0)
+        def read(tx: Tx) -> int:
+            row = tx.one("SELECT version FROM directory_version WHERE id = 1")
+            return int(row[0]) if row else 0
+
+        return await self.db.run_read(read)
 
     async def snapshot(self) -> DirectorySnapshot:
         async with self.db.read() as conn:

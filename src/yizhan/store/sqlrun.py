@@ -137,6 +137,7 @@ class SqliteThreads:
         self._opened_lock = threading.Lock()
         self._queue: asyncio.Queue[_Write] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -187,8 +188,12 @@ class SqliteThreads:
             group = [await self._queue.get()]
             while len(group) < self.max_group and not self._queue.empty():
                 group.append(self._queue.get_nowait())
-            async with self.lock:
-                outcomes = await loop.run_in_executor(self._writer, self._write_group, [w.fn for w in group])
+            try:
+                async with self.lock:
+                    outcomes = await loop.run_in_executor(self._writer, self._write_group, [w.fn for w in group])
+            except Exception as exc:
+                # The writer thread is gone (the store closed under a running server): fail these writes, go on.
+                outcomes = [(False, exc)] * len(group)
             for write, (ok, value) in zip(group, outcomes, strict=True):
                 if write.future.done():
                     continue
@@ -198,6 +203,8 @@ class SqliteThreads:
                     write.future.set_exception(value)
 
     async def write(self, fn: Callable[[Tx], T]) -> T:
+        if self._closed:
+            raise RuntimeError("the database is closed")
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._commit_groups(), name="sqlite-group-commit")
@@ -206,10 +213,13 @@ class SqliteThreads:
         return await future
 
     async def read(self, fn: Callable[[Tx], T]) -> T:
+        if self._closed:
+            raise RuntimeError("the database is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._read, fn)
 
     async def close(self) -> None:
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             try:

@@ -27,9 +27,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Session, syntax
 
 from yizhan.protocols.listening import ConnectionLimiter
+from yizhan.protocols.smtp.dataread import read_data
 from yizhan.protocols.smtp.paths import simple_path
 from yizhan.protocols.smtp.replies import (
     AUTH_OK,
@@ -217,14 +218,41 @@ class YizhanSMTP(SMTP):
         finally:
             self._plain_replies = False
 
+    @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
-        # The whole transfer gets `data_timeout`; the handler restores the command timeout once it is received.
-        if self.envelope is not None and self.envelope.rcpt_tos and not arg:
-            self.set_phase_timeout(self.config.data_timeout)
+        """aiosmtpd's DATA, with the data read in chunks (dataread.py) instead of an await per line."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        # The whole transfer gets `data_timeout`; the command timeout comes back once it is received.
+        self.set_phase_timeout(self.config.data_timeout)
         try:
-            await super().smtp_DATA(arg)
+            received = await read_data(self._reader, self.data_size_limit, self.line_length_limit)
+        except asyncio.CancelledError:
+            log.info("%s: connection lost during DATA from %s", self.protocol_name, self.client_ip)
+            self._writer.close()
+            raise
         finally:
             self.set_phase_timeout()
+        if received is None:
+            return
+        if received.content is None:
+            await self.push("552 Error: Too much mail data" if received.too_big
+                            else "500 Line too long (see RFC5321 4.5.3.1.6)")
+            self._set_post_data_state()
+            return
+        self.envelope.content = received.content
+        self.envelope.original_content = received.content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
 
     # AUTH (RFC 4954)
 
