@@ -226,7 +226,9 @@ class WebmailService:
         if not 1 <= limit <= MAX_PAGE or not 0 <= offset <= MAX_OFFSET:
             raise InvalidInput(f"page size must be 1..{MAX_PAGE} and the offset 0..{MAX_OFFSET}")
         folder = await self.folder(account_id, folder_id)
-        rows = await self.lists.threads(folder.id, folder.name, limit + 1, offset)
+        account_total = sum(f.exists_count for f in await self.mailbox.folders(account_id))
+        rows = await self.lists.threads(folder.id, folder.name, limit + 1, offset, account_id, folder.exists_count,
+                                        account_total)
         return ThreadPage(folder, rows[:limit], len(rows) > limit, offset)
 
     async def conversation(self, account_id: int, ref: MessageRef) -> list[MessageSummary]:

@@ -13,6 +13,9 @@ Invariants:
   statistics, cannot pick the (folder_id, modseq) index instead and walk the whole folder once per message (2 s
   a page at 100,000 messages; unary plus is plain SQL on PostgreSQL too). The keyset condition is
   "key <= k AND (key < k OR id < i)" so that its first term is an index range on both databases.
+- A large folder's thread list is read the same way: its messages newest first through (account_id, date), until
+  the page's threads are known, then counts and newest rows per thread through (account_id, thread_id); grouping
+  the whole folder is kept for small folders (0.85 s for 100,000 messages).
 - `move` is one transaction: the entries get the target folder's next UIDs and MODSEQs with the same message rows
   (so threads, the search index and usage are unchanged), the source UIDs go to `expunged` (RFC 7162 VANISHED),
   both folders' counters change, and the events of both sides are returned for publishing after commit.
@@ -130,6 +133,40 @@ def page_sql(request: PageRequest, dialect_sqlite: bool = True) -> tuple[str, li
     return sql, params
 
 
+# A large folder's messages newest first (account, folder), for `_newest_threads`; public so tests can EXPLAIN it.
+THREAD_WALK_SQL = ("SELECT m.thread_id, m.date, m.id FROM messages m CROSS JOIN entries e "
+                   "WHERE m.account_id = ? AND e.message_id = m.id AND +e.folder_id = ?")
+
+
+def _newest_threads(tx: Tx, account_id: int, folder_id: int, need: int) -> list[tuple[int, int]]:
+    """The first `need` threads of the folder as (thread id, date of its newest message there), ordered by that
+    date and then thread id, both descending — what "GROUP BY thread ORDER BY max(date) DESC" gives, without
+    reading the whole folder: the folder's messages are walked newest first through (account_id, date) in chunks
+    (keyset), a thread's first message met being its newest, until `need` threads are known and the date has
+    moved past the last of them (so ties on that date are all seen)."""
+    found: dict[int, int] = {}
+    boundary: int | None = None
+    after: tuple[int, int] | None = None
+    chunk = max(_CHUNK, 2 * need)
+    while True:
+        sql = THREAD_WALK_SQL
+        params: list[Any] = [account_id, folder_id]
+        if after is not None:
+            sql += " AND m.date <= ? AND (m.date < ? OR m.id < ?)"
+            params += [after[0], after[0], after[1]]
+        rows = tx.rows(sql + " ORDER BY m.date DESC, m.id DESC LIMIT ?", [*params, chunk])
+        for thread_id, date, _ in rows:
+            if boundary is not None and date < boundary:
+                return sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
+            if thread_id not in found:
+                found[thread_id] = date
+                if len(found) == need:
+                    boundary = date
+        if len(rows) < chunk:
+            return sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
+        after = (rows[-1][1], rows[-1][2])
+
+
 class WebList:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -171,25 +208,44 @@ class WebList:
 
         return await self.db.run_read(read) if wanted else []
 
-    async def threads(self, folder_id: int, folder_name: str, limit: int, offset: int) -> list[ThreadRow]:
-        """The folder's threads, the one with the newest message first, each with its newest message there."""
+    async def threads(self, folder_id: int, folder_name: str, limit: int, offset: int, account_id: int = 0,
+                      folder_total: int = 0, account_total: int = 0) -> list[ThreadRow]:
+        """The folder's threads, the one with the newest message first (ties: larger thread id first), each with
+        its newest message there and its counts there. With the account and the folder's and account's sizes, a
+        large folder is read newest first from an index (see `_newest_threads`) instead of grouping all of it."""
         names = {folder_id: folder_name}
+        driven = account_id > 0 and folder_total > _SMALL and folder_total * _SHARE >= account_total
 
         def read(tx: Tx) -> list[ThreadRow]:
-            groups = tx.rows(
-                "SELECT m.thread_id, max(m.date) AS newest, count(*), "
-                "sum(CASE WHEN (e.flags & 1) = 0 THEN 1 ELSE 0 END) "
-                "FROM entries e JOIN messages m ON m.id = e.message_id WHERE e.folder_id = ? "
-                "GROUP BY m.thread_id ORDER BY newest DESC, m.thread_id DESC LIMIT ? OFFSET ?",
-                (folder_id, limit, offset))
+            if driven:
+                newest = _newest_threads(tx, account_id, folder_id, offset + limit)[offset:offset + limit]
+                ids = [tid for tid, _ in newest]
+                counts = {row[0]: row[1:] for row in tx.rows(
+                    "SELECT m.thread_id, count(*), sum(CASE WHEN (e.flags & 1) = 0 THEN 1 ELSE 0 END) "
+                    "FROM messages m JOIN entries e ON e.message_id = m.id "
+                    f"WHERE m.account_id = ? AND m.thread_id IN ({placeholders(len(ids))}) AND +e.folder_id = ? "
+                    "GROUP BY m.thread_id", (account_id, *ids, folder_id))} if ids else {}
+                groups = [(tid, date, *counts[tid]) for tid, date in newest if tid in counts]
+            else:
+                groups = tx.rows(
+                    "SELECT m.thread_id, max(m.date) AS newest, count(*), "
+                    "sum(CASE WHEN (e.flags & 1) = 0 THEN 1 ELSE 0 END) "
+                    "FROM entries e JOIN messages m ON m.id = e.message_id WHERE e.folder_id = ? "
+                    "GROUP BY m.thread_id ORDER BY newest DESC, m.thread_id DESC LIMIT ? OFFSET ?",
+                    (folder_id, limit, offset))
             if not groups:
                 return []
             ids = [group[0] for group in groups]
+            marks = placeholders(len(ids))
+            # The threads' messages in the folder, newest first: in a large folder from the threads' own rows.
+            sql, params = ((f"SELECT {_COLUMNS} FROM messages m JOIN entries e ON e.message_id = m.id "
+                            f"WHERE m.account_id = ? AND m.thread_id IN ({marks}) AND +e.folder_id = ? "
+                            "ORDER BY +m.date DESC, m.id DESC", (account_id, *ids, folder_id)) if driven else
+                           (f"SELECT {_COLUMNS} FROM entries e JOIN messages m ON m.id = e.message_id "
+                            f"WHERE e.folder_id = ? AND m.thread_id IN ({marks}) "
+                            "ORDER BY m.date DESC, m.id DESC", (folder_id, *ids)))
             latest: dict[int, MessageSummary] = {}
-            for row in tx.rows(
-                    f"SELECT {_COLUMNS} FROM entries e JOIN messages m ON m.id = e.message_id "
-                    f"WHERE e.folder_id = ? AND m.thread_id IN ({placeholders(len(ids))}) "
-                    "ORDER BY m.date DESC, m.id DESC", (folder_id, *ids)):
+            for row in tx.rows(sql, params):
                 latest.setdefault(row[13], _summary(row, names))
             return [ThreadRow(latest[tid], int(count), int(unread or 0)) for tid, _, count, unread in groups
                     if tid in latest]
