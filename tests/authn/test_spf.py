@@ -77,3 +77,23 @@ async def test_ipv4_mapped_client_address(dns_server: DnsTestServer, resolver: R
     dns_server.add("v6.example", "TXT", "v=spf1 ip6:::1 -all")
     assert (await check_host("::1", "bob@v6.example", "h", resolver)).result == "pass"
     assert (await check_host("::2", "bob@v6.example", "h", resolver)).result == "fail"
+
+
+async def test_a_result_is_reused_only_within_the_ttl_of_its_answers(dns_server: DnsTestServer,
+                                                                      resolver: Resolver) -> None:
+    # Records with a TTL: a second message from the same client and sender is not evaluated again.
+    dns_server.add("cached.test", "TXT", "v=spf1 include:inner.cached.test -all", ttl=300)
+    dns_server.add("inner.cached.test", "TXT", "v=spf1 ip4:192.0.2.7 -all", ttl=300)
+    first = await check_host("192.0.2.7", "a@cached.test", "mx.cached.test", resolver)
+    asked = len(dns_server.queries)
+    again = await check_host("192.0.2.7", "a@cached.test", "mx.cached.test", resolver)
+    assert first.result == again.result == "pass" and len(dns_server.queries) == asked
+    # Another client address is evaluated on its own.
+    assert (await check_host("192.0.2.8", "a@cached.test", "mx.cached.test", resolver)).result == "fail"
+    # One answer with TTL 0 among them: nothing is kept, so a changed record counts at once.
+    dns_server.add("zero.test", "TXT", "v=spf1 include:inner.zero.test -all", ttl=300)
+    dns_server.add("inner.zero.test", "TXT", "v=spf1 ip4:192.0.2.7 -all", ttl=0)
+    assert (await check_host("192.0.2.7", "a@zero.test", "mx.zero.test", resolver)).result == "pass"
+    dns_server.remove("inner.zero.test", "TXT")
+    dns_server.add("inner.zero.test", "TXT", "v=spf1 -all", ttl=0)
+    assert (await check_host("192.0.2.7", "a@zero.test", "mx.zero.test", resolver)).result == "fail"

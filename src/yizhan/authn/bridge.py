@@ -42,6 +42,8 @@ class BlockingLookups:
         self.loop = loop
         self.expires = time.monotonic() + deadline
         self.remaining = max_lookups
+        # The shortest time any answer given so far may be kept: how long a conclusion drawn from them holds.
+        self.min_ttl: float = float("inf")
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         left = self.expires - time.monotonic()
@@ -58,7 +60,9 @@ class BlockingLookups:
 
     def query(self, name: str, rtype: str) -> list[Any]:
         """Raw dnspython rdata of `rtype` at `name`."""
-        return self._run(self.resolver.query(name, rtype))
+        records, ttl = self._run(self.resolver.query_with_ttl(name, rtype))
+        self.min_ttl = min(self.min_ttl, ttl)
+        return records
 
     def txt(self, name: str) -> list[str]:
-        return self._run(self.resolver.txt(name))
+        return [b"".join(r.strings).decode("utf-8", "replace") for r in self.query(name, "TXT")]

@@ -131,6 +131,9 @@ def _verify_all(raw: bytes, bridge: BlockingLookups) -> list[DkimResult]:
 
 async def verify(raw: bytes, resolver: Resolver, deadline: float = 20.0) -> list[DkimResult]:
     """The result of each DKIM signature of `raw`, topmost first; [] when the message is not signed."""
+    if b"dkim-signature" not in _header_names(raw):
+        # Not signed: no need for a verifier thread.
+        return []
     bridge = BlockingLookups(resolver, asyncio.get_running_loop(), deadline=deadline)
     try:
         return await run_blocking(_verify_all, raw, bridge)

@@ -90,6 +90,10 @@ def _check(ip: str, sender: str, helo: str, bridge: BlockingLookups) -> tuple[st
     return _RENAMED.get(result, result), str(explanation or "")
 
 
+# The longest an SPF result is reused, whatever the TTLs (seconds).
+MAX_REMEMBERED = 300
+
+
 async def check_host(ip: str, mail_from: str, helo: str, resolver: Resolver, deadline: float = 20.0) -> SpfResult:
     """Evaluate SPF for a message from `ip` with envelope sender `mail_from` ("" for the null path) after `helo`."""
     mail_from = mail_from.strip().strip("<>")
@@ -110,9 +114,18 @@ async def check_host(ip: str, mail_from: str, helo: str, resolver: Resolver, dea
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     ip = str(address)
+    # The same client, sender and HELO within the TTL of every DNS answer the evaluation used get the same result
+    # (a burst of mail from one sender is evaluated once).
+    key = ("spf", ip, sender, helo or domain)
+    remembered = resolver.recall(key)
+    if remembered is not None:
+        result, explanation = remembered
+        return SpfResult(result, identity, sender, domain, explanation)
     bridge = BlockingLookups(resolver, asyncio.get_running_loop(), deadline=deadline)
     try:
         result, explanation = await run_blocking(_check, ip, sender, helo or domain, bridge)
+        if result in RESULTS and result not in ("temperror", "permerror"):
+            resolver.remember(key, (result, explanation), min(bridge.min_ttl, MAX_REMEMBERED))
     except TemporaryFailure as exc:
         return SpfResult("temperror", identity, sender, domain, str(exc))
     except Exception as exc:  # pyspf raises assorted errors on hostile input; bad input must never crash us

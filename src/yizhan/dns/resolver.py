@@ -10,14 +10,19 @@ Invariants:
 - A lookup that cannot be answered now (SERVFAIL from every server, timeout, refused, no server configured) raises
   `yizhan.util.errors.TemporaryFailure`, so callers answer 4xx / temperror and try again later.
 - Every lookup is bounded by `timeout` seconds in total.
-- Answers are cached for at most their TTL (an LRU of `CACHE_SIZE` entries); TTL 0 is never reused.
+- Answers are cached for at most their TTL (an LRU of `CACHE_SIZE` entries); TTL 0 is never reused. Conclusions
+  drawn from answers (`remember`/`recall`, e.g. SPF results) are kept no longer than the answers they came from.
 - Host names in answers are lowercase, without the trailing dot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import dns.asyncresolver
 import dns.exception
@@ -34,6 +39,8 @@ from yizhan.util.errors import TemporaryFailure
 __all__ = ["MxAnswer", "Resolver", "parse_nameserver"]
 
 CACHE_SIZE = 10_000
+# How long an empty answer (NXDOMAIN, no record of the type) may be relied on by callers that cache conclusions.
+NEGATIVE_TTL = 60
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,28 @@ class Resolver:
         self._resolver.timeout = timeout
         # Answers are kept for their TTL (bounded in number), so a burst of mail from one domain asks once.
         self._resolver.cache = dns.resolver.LRUCache(CACHE_SIZE)
+        self._conclusions: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+    def recall(self, key: Hashable) -> Any | None:
+        """A conclusion drawn from DNS answers (e.g. an SPF result) that `remember` stored and that has not expired."""
+        found = self._conclusions.get(key)
+        if found is None:
+            return None
+        expires, value = found
+        if expires <= time.monotonic():
+            del self._conclusions[key]
+            return None
+        self._conclusions.move_to_end(key)
+        return value
+
+    def remember(self, key: Hashable, value: Any, ttl: float) -> None:
+        """Keep `value` for `ttl` seconds: no longer than the shortest TTL of the answers it was drawn from."""
+        if ttl <= 0:
+            return
+        self._conclusions[key] = (time.monotonic() + ttl, value)
+        self._conclusions.move_to_end(key)
+        while len(self._conclusions) > CACHE_SIZE:
+            self._conclusions.popitem(last=False)
 
     @classmethod
     def from_config(cls, config: DnsConfig) -> Resolver:
@@ -88,19 +117,23 @@ class Resolver:
 
     async def query(self, name: str, rtype: str) -> list[dns.rdata.Rdata]:
         """Raw records of type `rtype` at `name` (CNAMEs followed); [] when none; TemporaryFailure when unknowable."""
+        return (await self.query_with_ttl(name, rtype))[0]
+
+    async def query_with_ttl(self, name: str, rtype: str) -> tuple[list[dns.rdata.Rdata], int]:
+        """`query`, with how many seconds the answer may be kept: its TTL, or NEGATIVE_TTL for an empty one."""
         if self._unconfigured:
             raise TemporaryFailure("no DNS server is configured (set dns.nameservers)")
         if not name.strip().rstrip("."):
-            return []  # the empty name (or the root) holds nothing for mail
+            return [], NEGATIVE_TTL  # the empty name (or the root) holds nothing for mail
         try:
             qname = dns.name.from_text(name.rstrip(".") + ".")
             rdtype = dns.rdatatype.from_text(rtype)
         except (dns.exception.DNSException, ValueError):
-            return []
+            return [], NEGATIVE_TTL
         try:
             answer = await self._resolver.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.YXDOMAIN):
-            return []
+            return [], NEGATIVE_TTL
         except dns.resolver.LifetimeTimeout as exc:
             raise TemporaryFailure(f"DNS lookup of {name} {rtype} timed out") from exc
         except dns.resolver.NoNameservers as exc:
@@ -110,8 +143,10 @@ class Resolver:
         except OSError as exc:
             raise TemporaryFailure(f"DNS lookup of {name} {rtype} failed: {exc.strerror or exc}") from exc
         if answer.rrset is None:
-            return []
-        return list(answer.rrset)
+            return [], NEGATIVE_TTL
+        # Time left before the (possibly cached) answer expires.
+        remaining = int(answer.expiration - time.time()) if answer.expiration else answer.rrset.ttl
+        return list(answer.rrset), max(0, min(answer.rrset.ttl, remaining))
 
     async def mx(self, domain: str) -> MxAnswer:
         """Mail exchangers of `domain`: MX records, null MX (RFC 7505), else the implicit MX (RFC 5321 §5.1)."""
