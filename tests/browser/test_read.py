@@ -31,6 +31,10 @@ def test_open_message_in_reading_pane_and_download_attachment(page: Page, site: 
     expect(pane.get_by_test_id("subject")).to_have_text(SUBJECT)
     expect(pane.get_by_test_id("from")).to_contain_text("王芳")
     body = pane.get_by_test_id("body")
+    # The body is on screen beside the list, not pushed below it by the headers.
+    expect(body).to_be_in_viewport(ratio=0.5)
+    expect(pane.get_by_test_id("from")).to_have_text("王芳 <wang.fang@example.org>")
+    assert (pane.get_by_test_id("from").bounding_box() or {"height": 999})["height"] < 60
     expect(body).to_have_attribute("sandbox", "allow-popups allow-popups-to-escape-sandbox")
     frame = pane.frame_locator("iframe[data-testid=body]")
     expect(frame.locator("h2")).to_have_text("你好，同事们")
