@@ -125,11 +125,17 @@ async def session(port: int, numbers: list[int], size_kb: int, mailboxes: list[s
     return sent
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far (/proc/PID/stat, fields 14 and 15)."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU time the process has used so far (/proc/PID/stat, fields 14 and 15)."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    return sum(cpu_times(pid))
 
 
 def load_average() -> float:
@@ -186,9 +192,11 @@ def main() -> None:
                                         "--format", "raw", "--gil"],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
-            cpu = cpu_seconds(process.pid)
+            user, system = cpu_times(process.pid)
             result = asyncio.run(run(port, args.connections, args.messages, args.size, mailboxes))
-            cpu = cpu_seconds(process.pid) - cpu
+            user, system = (after - before for after, before in zip(cpu_times(process.pid), (user, system),
+                                                                    strict=True))
+            cpu = user + system
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(60)
@@ -202,6 +210,7 @@ def main() -> None:
                       **result,
                       "server_cpu_s": round(cpu, 2),
                       "server_cpu_ms_per_message": round(1000 * cpu / max(1, delivered), 2),
+                      "server_system_cpu_share": round(system / cpu, 2) if cpu else 0.0,
                       "server_peak_rss_mb": round(rss, 1), "cpus": os.cpu_count(), "load_before": round(load, 2),
                       "load_after": round(load_average(), 2)}), flush=True)
 
