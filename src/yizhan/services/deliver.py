@@ -21,7 +21,7 @@ from datetime import datetime
 from yizhan.services.bus import EventBus
 from yizhan.services.directory import DirectoryService
 from yizhan.services.logwriter import DeliveryLogWriter
-from yizhan.services.prepare import prepare_message
+from yizhan.services.prepare import prepare_and_keep
 from yizhan.store.ingest import NewEntry
 from yizhan.store.records import StoredEntry
 from yizhan.store.store import Store
@@ -68,7 +68,7 @@ class DeliveryService:
         accounts = {a.id: a for found in resolution.accounts.values() for a in found}
         inboxes = resolution.inboxes
 
-        prepared, blob = await asyncio.gather(asyncio.to_thread(prepare_message, raw), self.store.blobs.aput(raw))
+        prepared, blob = await asyncio.to_thread(prepare_and_keep, self.store, raw)
         received = to_seconds(internal_date)
         entries = [
             NewEntry(account_id=a, folder_id=inboxes[a], blob=blob, size=len(raw), internal_date=received,

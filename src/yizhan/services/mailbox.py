@@ -28,7 +28,7 @@ from typing import Literal
 
 from yizhan.mail.tokens import column_expression, index_tokens
 from yizhan.services.bus import EventBus
-from yizhan.services.prepare import prepare_message
+from yizhan.services.prepare import prepare_and_keep, prepare_message
 from yizhan.store.events import FlagsChanged, MessagesExpunged
 from yizhan.store.folders import canonical_name
 from yizhan.store.imapsearch import Cond, Const, ImapSearch, SearchRow, TextMatch
@@ -319,8 +319,7 @@ class MailboxService:
         folder = await self.folder(account_id, name)
         entries: list[NewEntry] = []
         for raw, flags, internal_date in messages:
-            prepared, blob = await asyncio.gather(asyncio.to_thread(prepare_message, raw),
-                                                  self.store.blobs.aput(raw))
+            prepared, blob = await asyncio.to_thread(prepare_and_keep, self.store, raw)
             bits, keywords = flag_bits(f for f in flags if f != "\\Recent")
             entries.append(NewEntry(account_id=account_id, folder_id=folder.id, blob=blob, size=len(raw),
                                     internal_date=to_seconds(internal_date), parsed=prepared.parsed,

@@ -13,11 +13,15 @@ This module imports only `yizhan.mail` (not the store, nor SQLAlchemy), so a wor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from yizhan.mail.model import Address, ParsedMessage
 from yizhan.mail.parse import base_subject, parse_message
 from yizhan.mail.tokens import SearchDocument, index_text
+
+if TYPE_CHECKING:
+    # Only for annotations: parsing worker processes import this module and need not load the store.
+    from yizhan.store.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +94,12 @@ def prepare_many(raws: list[bytes]) -> list[Packed]:
     """Prepare a batch in a worker process; `unpack` each result (one call per batch keeps inter-process
     traffic low)."""
     return [pack(prepare_message(raw)) for raw in raws]
+
+
+def prepare_and_keep(store: Store, raw: bytes) -> tuple[PreparedMessage, str]:
+    """Parse `raw` and store its blob durably, one after the other on the calling worker thread (blocking).
+
+    One hand-off to a worker thread per message instead of two: with many messages in flight the threads overlap
+    one message's fsync with another's parsing anyway.
+    """
+    return prepare_message(raw), store.blobs.put(raw)
