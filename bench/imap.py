@@ -258,8 +258,10 @@ def main() -> None:
             if args.profile:
                 # A .svg name gets a flame graph, any other the collapsed stacks (one line per stack) for grep.
                 kind = "flamegraph" if args.profile.suffix == ".svg" else "raw"
+                # BENCH_SPY_FLAGS="--gil" samples only the thread holding the GIL (where Python time goes).
+                flags = os.environ.get("BENCH_SPY_FLAGS", "--nonblocking").split()
                 spy = subprocess.Popen(["py-spy", "record", "-p", str(process.pid), "-d", str(int(args.seconds)),
-                                        "-o", str(args.profile), "--format", kind, *os.environ.get("BENCH_SPY_FLAGS", "--nonblocking").split()],
+                                        "-o", str(args.profile), "--format", kind, *flags],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             load = os.getloadavg()[0]
             cpu = cpu_seconds(process.pid)

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.dates import format_datetime
-from babel.messages.extract import extract_from_dir
 from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 import yizhan.web

@@ -4,6 +4,7 @@ arrive, and gives back what a client pipelined after the final dot."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -40,7 +41,7 @@ async def chunked(stream: bytes, cuts: list[int], limit: int, line_limit: int) -
     points = sorted({c % (len(stream) + 1) for c in cuts} | {0, len(stream)})
 
     async def feed() -> None:
-        for a, b in zip(points, points[1:], strict=False):
+        for a, b in itertools.pairwise(points):
             reader.feed_data(stream[a:b])
             await asyncio.sleep(0)
         reader.feed_eof()
