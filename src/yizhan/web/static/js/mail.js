@@ -192,6 +192,8 @@
       link.querySelector(".count").textContent = unread ? String(unread) : "";
       link.classList.toggle("has-unread", unread > 0);
     });
+    // The folder list also shows the total of unread messages, worded by the server: let htmx fetch it again.
+    document.body.dispatchEvent(new CustomEvent("mail-counts"));
   }
   if (window.EventSource) {
     var source = new EventSource("/mail/events");
