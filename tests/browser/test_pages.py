@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
-from tests.browser.conftest import Site, sign_in
+from tests.browser.conftest import Problems, Site, new_context, sign_in
 from tests.mailfactory import make_message
 
 
@@ -151,3 +151,43 @@ def test_reading_a_message_updates_the_unread_counts(page: Page, site: Site) -> 
     expect(page.locator("#reading-pane").get_by_test_id("subject")).to_have_text("二")
     expect(page.locator("#mail-folders a.folder[data-folder='INBOX'] .count")).to_have_text("2")
     expect(summary).to_have_text("2 unread messages")
+
+
+def test_rich_signature_is_added_to_new_mail(page: Page, site: Site) -> None:
+    address = site.new_account("signer")
+    sign_in(page, address)
+    page.goto("/settings/signatures")
+    page.get_by_label("Name", exact=True).fill("工作")
+    page.get_by_label("Rich text").check()
+    rich = page.locator(".rich[contenteditable]")
+    expect(rich).to_be_visible()
+    rich.click()
+    page.get_by_role("toolbar", name="Formatting").get_by_role("button", name="Bold").click()
+    page.keyboard.type("张伟")
+    page.get_by_label("Use by default").check()
+    page.get_by_test_id("save-signature").click()
+    expect(page.locator("main")).to_contain_text("张伟")
+
+    page.goto("/compose")
+    editor = page.get_by_test_id("compose-editor")
+    expect(editor.locator(".yz-signature")).to_contain_text("张伟")
+    expect(editor.locator(".yz-signature").locator("b, strong")).to_have_text("张伟")
+
+
+def test_phone_opens_a_message_as_its_own_page(browser: Browser, site: Site, problems: Problems) -> None:
+    address = site.new_account("phone")
+    site.deliver(make_message(subject="手机阅读", to=address, body="在手机上看。"), address)
+    context = new_context(browser, site, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context.on("page", problems.watch)
+    try:
+        page = context.new_page()
+        sign_in(page, address)
+        page.get_by_test_id("message-row").filter(has_text="手机阅读").locator("a.open").tap()
+        expect(page).to_have_url(re.compile(r"/mail/read/\d+/\d+$"))
+        expect(page.get_by_test_id("subject")).to_have_text("手机阅读")
+        expect(page.frame_locator("iframe[data-testid=body]").locator("body")).to_contain_text("在手机上看。")
+        expect(page.get_by_test_id("body")).to_be_in_viewport()
+        page.get_by_role("link", name="Back to the mailbox").click()
+        expect(page.get_by_test_id("message-row")).to_have_count(1)
+    finally:
+        context.close()
