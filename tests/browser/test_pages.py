@@ -129,10 +129,9 @@ def test_new_mail_appears_while_the_list_is_open(page: Page, site: Site) -> None
     folder's unread count."""
     address = site.new_account("live")
     site.deliver(make_message(subject="Already here", to=address), address)
-    sign_in(page, address)
+    with page.expect_response(lambda reply: reply.url.endswith("/mail/events")):  # subscribed once it answers
+        sign_in(page, address)
     expect(page.get_by_test_id("message-row")).to_have_count(1)
-    page.wait_for_function("() => document.readyState === 'complete'")
-    page.wait_for_timeout(500)  # the event stream is open once the page's scripts ran
     site.deliver(make_message(subject="实时到达", to=address), address)
     expect(page.get_by_test_id("message-row").filter(has_text="实时到达")).to_have_count(1)
     expect(page.locator("#mail-folders a.folder[data-folder='INBOX'] .count")).to_have_text("2")
@@ -143,10 +142,10 @@ def test_reading_a_message_updates_the_unread_counts(page: Page, site: Site) -> 
     address = site.new_account("counts")
     for subject in ("一", "二", "三"):
         site.deliver(make_message(subject=subject, to=address), address)
-    sign_in(page, address)
+    with page.expect_response(lambda reply: reply.url.endswith("/mail/events")):  # subscribed once it answers
+        sign_in(page, address)
     summary = page.locator("#mail-folders .summary")
     expect(summary).to_have_text("3 unread messages")
-    page.wait_for_timeout(500)  # the event stream is open once the page's scripts ran
     page.get_by_test_id("message-row").filter(has_text="二").locator("a.open").click()
     expect(page.locator("#reading-pane").get_by_test_id("subject")).to_have_text("二")
     expect(page.locator("#mail-folders a.folder[data-folder='INBOX'] .count")).to_have_text("2")
