@@ -109,6 +109,15 @@ def single_segment(value: str) -> bool:
     return "".join(token[0] for token in tokens[:-1]) + tokens[-1] == norm
 
 
+def _remove_each(store: Store, names: list[str]) -> None:
+    """Remove blobs no message uses any more (blocking: one worker-thread call for all of them)."""
+    for name in names:
+        try:
+            store.blobs.remove(name)
+        except OSError as exc:
+            log.warning("could not remove blob %s: %s", name[:12], exc)
+
+
 def _superiors(name: str) -> list[str]:
     levels = name.split(DELIMITER)
     return [DELIMITER.join(levels[:i]) for i in range(1, len(levels))]
@@ -260,20 +269,14 @@ class MailboxService:
         """Change flags; returns {uid: (modseq, flags)} for the entries that changed (RFC 9051 §6.4.6). With
         `unchangedsince`, entries changed after that MODSEQ are left alone and listed in `modified` (RFC 7162)."""
         wanted = [f for f in flags if f != "\\Recent"]
-        add: list[str] = []
-        remove: list[str] = []
-        if mode == "add":
-            add = wanted
-        elif mode == "remove":
-            remove = wanted
+        if mode == "replace":
+            # FLAGS replaces: these, and no other system flag or keyword (decided inside the transaction).
+            events = await self.store.messages.store_flags(folder.id, list(uids), replace=wanted,
+                                                           unchangedsince=unchangedsince, modified=modified)
         else:
-            # FLAGS replaces: set these, and remove every other system flag and every keyword now present.
-            add = wanted
-            present = {f for entry in await self.view.data(folder.id, uids) for f in entry.flags}
-            keep = {f.lower() for f in wanted}
-            remove = [f for f in (*SYSTEM_FLAGS, *sorted(present)) if f.lower() not in keep]
-        events = await self.store.messages.store_flags(folder.id, list(uids), add=add, remove=remove,
-                                                       unchangedsince=unchangedsince, modified=modified)
+            events = await self.store.messages.store_flags(
+                folder.id, list(uids), add=wanted if mode == "add" else (),
+                remove=wanted if mode == "remove" else (), unchangedsince=unchangedsince, modified=modified)
         self.bus.publish(events)
         return {e.uid: (e.modseq, e.flags) for e in events if isinstance(e, FlagsChanged)}
 
@@ -291,11 +294,8 @@ class MailboxService:
         return sorted(uid for e in gone for uid in e.uids), max((e.modseq for e in gone), default=None)
 
     async def _remove_blobs(self, names: list[str]) -> None:
-        for name in names:
-            try:
-                await asyncio.to_thread(self.store.blobs.remove, name)
-            except OSError as exc:
-                log.warning("could not remove blob %s: %s", name[:12], exc)
+        if names:
+            await asyncio.to_thread(_remove_each, self.store, names)
 
     # --- New entries ---
 

@@ -159,14 +159,16 @@ class Messages:
 
     async def store_flags(self, folder_id: int, uids: list[int], add: Iterable[str] = (),
                           remove: Iterable[str] = (), unchangedsince: int | None = None,
-                          modified: list[int] | None = None) -> list[Event]:
-        """Add and remove flags on entries; each entry that changes gets the folder's next MODSEQ.
+                          modified: list[int] | None = None, replace: Iterable[str] | None = None) -> list[Event]:
+        """Add and remove flags on entries (or, with `replace`, set exactly those flags); each entry that changes
+        gets the folder's next MODSEQ.
 
         With `unchangedsince` (RFC 7162 §3.1.3), entries whose MODSEQ is above it are left alone, decided in the
         same transaction, and their UIDs appended to `modified`.
         """
         add_bits, add_keywords = flag_bits(add)
         remove_bits, remove_keywords = flag_bits(remove)
+        exact = None if replace is None else flag_bits(replace)
         wanted = sorted(set(uids))
 
         def write(tx: Tx) -> tuple[list[Event], list[int]]:
@@ -187,8 +189,11 @@ class Messages:
                     if unchangedsince is not None and entry_modseq > unchangedsince:
                         skipped.append(uid)
                         continue
-                    new_bits, new_keywords = _flags_after(bits, keywords, add_bits, remove_bits, add_keywords,
-                                                          remove_keywords)
+                    if exact is not None:
+                        new_bits, new_keywords = exact[0], " ".join(exact[1])
+                    else:
+                        new_bits, new_keywords = _flags_after(bits, keywords, add_bits, remove_bits, add_keywords,
+                                                              remove_keywords)
                     if new_bits == bits and new_keywords == keywords:
                         continue
                     modseq += 1

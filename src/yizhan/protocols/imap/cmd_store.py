@@ -49,16 +49,19 @@ async def store(session: Session, command: c.Store) -> Done:
         return done
     skipped = set(modified)
     out = []
-    for entry in await mailbox.fetch_data(selected.folder, [u for u in uids if u not in skipped]):
-        number = selected.number_of(entry.uid)
-        if number is None or (command.silent and entry.uid not in changed):
+    # The flags to report are the session's own view: just updated with what changed, and kept current by the
+    # other sessions' events (no second trip to the database).
+    for uid in uids:
+        number = selected.number_of(uid)
+        state = selected.states.get(uid)
+        if uid in skipped or number is None or state is None or (command.silent and uid not in changed):
             continue
-        selected.set_flags(entry.uid, entry.modseq, entry.flags)
-        items: list[tuple[str, r.Value]] = [] if command.silent else [("FLAGS", r.flags(entry.flags))]
+        modseq, flags = state
+        items: list[tuple[str, r.Value]] = [] if command.silent else [("FLAGS", r.flags(flags))]
         if command.uid or session.qresync:
-            items.insert(0, ("UID", entry.uid))
+            items.insert(0, ("UID", uid))
         if session.condstore:
-            items.append(("MODSEQ", [entry.modseq]))
+            items.append(("MODSEQ", [modseq]))
         out.append(r.fetch(number, items, session.utf8))
     await session.send(b"".join(out))
     return done
