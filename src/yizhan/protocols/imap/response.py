@@ -14,6 +14,7 @@ holds CR or LF, so no reply can inject a line; NUL cannot be sent in a str and i
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -99,7 +100,17 @@ def mailbox(name: str, utf8: bool = False) -> bytes:
 def date_time(value: datetime.datetime | int) -> bytes:
     """RFC 9051 §9 `date-time` (INTERNALDATE): `"dd-Mon-yyyy hh:mm:ss +zzzz"`; an int is epoch seconds (UTC)."""
     if isinstance(value, int):
-        value = datetime.datetime.fromtimestamp(value, datetime.UTC)
+        return _epoch_date_time(value)
+    return _date_time(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _epoch_date_time(seconds: int) -> bytes:
+    # Every FETCH of a message formats its internal date again: the same values, made once.
+    return _date_time(datetime.datetime.fromtimestamp(seconds, datetime.UTC))
+
+
+def _date_time(value: datetime.datetime) -> bytes:
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.UTC)
     offset = value.utcoffset() or datetime.timedelta(0)
@@ -135,9 +146,14 @@ def render(value: Value, utf8: bool = False) -> bytes:
     return b"(" + b" ".join(render(item, utf8) for item in value) + b")"
 
 
+@functools.lru_cache(maxsize=4096)
+def _flag(name: str) -> Atom:
+    return Atom(name)
+
+
 def flags(names: Iterable[str]) -> list[Atom]:
-    """A flag list for FLAGS, PERMANENTFLAGS and FETCH FLAGS."""
-    return [Atom(name) for name in names]
+    """A flag list for FLAGS, PERMANENTFLAGS and FETCH FLAGS (the same few names over and over: made once)."""
+    return [_flag(name) for name in names]
 
 
 @dataclass(frozen=True, slots=True)

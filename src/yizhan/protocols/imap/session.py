@@ -17,6 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -132,7 +133,7 @@ class Session:
         return caps
 
     def capability_code(self) -> r.ResponseCode:
-        return r.ResponseCode("CAPABILITY", *(r.Atom(name) for name in self.capabilities()))
+        return _capability_code(tuple(self.capabilities()))
 
     def greeting(self) -> bytes:
         return r.untagged_status("OK", f"{SERVER_NAME} IMAP4 ready", self.capability_code())
@@ -224,3 +225,9 @@ class Session:
                 snapshot = None
             selected.offer(selected.diff(snapshot.entries if snapshot else []))
         return b"".join(selected.updates(allow_expunge=not by_number, uid_mode=uid_mode))
+
+
+@functools.lru_cache(maxsize=64)
+def _capability_code(names: tuple[str, ...]) -> r.ResponseCode:
+    # A handful of distinct lists (by state, TLS and limits), asked for at every greeting and login.
+    return r.ResponseCode("CAPABILITY", *(r.Atom(name) for name in names))
