@@ -22,6 +22,10 @@ from yizhan.util.tls import ensure_self_signed, server_context
 
 log = logging.getLogger(__name__)
 
+# Seconds before the first housekeeping run, and between runs.
+HOUSEKEEPING_FIRST = 60.0
+HOUSEKEEPING_EVERY = 86400.0
+
 
 @dataclass(frozen=True)
 class Listening:
@@ -40,6 +44,7 @@ class Server:
         self.listening: list[Listening] = []
         self.first_admin: tuple[str, str] | None = None
         self._servers: list[asyncio.base_events.Server] = []
+        self._housekeeping: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.services = await Services.open(self.settings, self.paths)
@@ -58,6 +63,19 @@ class Server:
         # The outbound queue starts once the listeners are up, and delivers what an earlier run left queued.
         self.queue = QueueRunner(self.services)
         await self.queue.start()
+        self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
+
+    async def _keep_house(self) -> None:
+        """Daily chores: the delivery log keeps `retention_days` (a minute after start, then every day)."""
+        await asyncio.sleep(HOUSEKEEPING_FIRST)
+        while self.services is not None:
+            try:
+                removed = await self.services.delivery_log.prune()
+                if removed:
+                    log.info("delivery log: %d entries past retention removed", removed)
+            except Exception:
+                log.exception("housekeeping failed; trying again tomorrow")
+            await asyncio.sleep(HOUSEKEEPING_EVERY)
 
     def _tls_context(self) -> ssl.SSLContext:
         if self.settings.tls.cert and self.settings.tls.key:
@@ -73,6 +91,9 @@ class Server:
         return next(item.port for item in self.listening if item.spec.name == name)
 
     async def stop(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            self._housekeeping = None
         for server in self._servers:
             server.close()
         for server in self._servers:
