@@ -49,6 +49,8 @@ def count_statements(services: Services) -> list[str]:
 
     for engine in (services.store.db.reader, services.store.db.writer):
         event.listen(engine.sync_engine, "before_cursor_execute", record)
+    # And the store's transaction functions (store/sqlrun.py), which run plain SQL on their own threads.
+    services.store.db.trace(seen.append)
     return seen
 
 

@@ -121,6 +121,11 @@ class Database:
         async with self._threads.lock, self.writer.begin() as conn:
             yield conn
 
+    def trace(self, tracer: Callable[[str], None]) -> None:
+        """Call `tracer` with every statement the transaction runners execute from now on (SQLite; for tests)."""
+        if self._threads is not None:
+            self._threads.tracers.append(tracer)
+
     async def run_write(self, fn: Callable[[Tx], T]) -> T:
         """Run `fn` as one write transaction on a database thread (see sqlrun.py); its result once committed."""
         if self._threads is None:

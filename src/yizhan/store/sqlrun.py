@@ -62,20 +62,34 @@ class SqliteTx:
 
     for_update = ""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, tracers: list[Callable[[str], None]] | None = None) -> None:
         self.connection = connection
+        # Observers of every statement (tests count what a code path runs); usually none.
+        self.tracers = tracers
+
+    def _trace(self, sql: str) -> None:
+        for tracer in self.tracers or ():
+            tracer(sql)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self.tracers:
+            self._trace(sql)
         return self.connection.execute(sql, params).fetchall()
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        if self.tracers:
+            self._trace(sql)
         row: tuple[Any, ...] | None = self.connection.execute(sql, params).fetchone()
         return row
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        if self.tracers:
+            self._trace(sql)
         return self.connection.execute(sql, params).rowcount
 
     def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        if self.tracers:
+            self._trace(sql)
         self.connection.executemany(sql, rows)
 
 
@@ -184,6 +198,8 @@ class SqliteThreads:
         self._queue: asyncio.Queue[_Write] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        # Called with every statement the transaction functions run (for tests; `Database.trace`).
+        self.tracers: list[Callable[[str], None]] = []
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -199,14 +215,14 @@ class SqliteThreads:
         connection = self._connection()
         connection.execute("BEGIN")
         try:
-            return fn(SqliteTx(connection))
+            return fn(SqliteTx(connection, self.tracers))
         finally:
             connection.execute("COMMIT")
 
     def _write_group(self, fns: list[Callable[[Tx], Any]]) -> list[tuple[bool, Any]]:
         """Run `fns` in one transaction; (True, result) or (False, exception) for each, in order."""
         connection = self._connection()
-        tx = SqliteTx(connection)
+        tx = SqliteTx(connection, self.tracers)
         outcomes: list[tuple[bool, Any]] = []
         try:
             connection.execute("BEGIN IMMEDIATE")

@@ -38,6 +38,8 @@ class UploadMeta:
     content_type: str
     size: int
     created_at: int
+    # Nanoseconds at the upload, to keep the order of uploads made within the same second (0 when unknown).
+    created_ns: int = 0
 
 
 class UploadFiles:
@@ -67,7 +69,8 @@ class UploadFiles:
         data_path, meta_path = paths
         description = json.dumps({"id": meta.id, "account_id": meta.account_id, "filename": meta.filename,
                                   "content_type": meta.content_type, "size": meta.size,
-                                  "created_at": meta.created_at}, ensure_ascii=False).encode("utf-8")
+                                  "created_at": meta.created_at, "created_ns": meta.created_ns or time.time_ns()},
+                                 ensure_ascii=False).encode("utf-8")
         for path, content in ((data_path, data), (meta_path, description)):
             tmp = folder / f".tmp-{path.name}-{os.getpid()}-{os.urandom(4).hex()}"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -113,7 +116,7 @@ class UploadFiles:
                 meta = _read_meta(folder / name, account_id)
                 if meta is not None:
                     found.append(meta)
-        return sorted(found, key=lambda m: (m.created_at, m.id))
+        return sorted(found, key=lambda m: (m.created_at, m.created_ns, m.id))
 
     def delete(self, account_id: int, upload_id: str) -> bool:
         paths = self._paths(account_id, upload_id)
@@ -192,7 +195,7 @@ def _read_meta(path: Path, account_id: int) -> UploadMeta | None:
         raw = json.loads(path.read_bytes().decode("utf-8"))
         meta = UploadMeta(id=str(raw["id"]), account_id=int(raw["account_id"]), filename=str(raw["filename"]),
                           content_type=str(raw["content_type"]), size=int(raw["size"]),
-                          created_at=int(raw["created_at"]))
+                          created_at=int(raw["created_at"]), created_ns=int(raw.get("created_ns", 0)))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if meta.account_id != account_id or f"{meta.id}{_META}" != path.name:
