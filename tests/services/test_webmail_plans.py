@@ -14,7 +14,9 @@ import pytest
 
 from tests.mailfactory import make_message
 from yizhan.services.runtime import Services
-from yizhan.store.weblist import CONVERSATION_SQL, THREAD_WALK_SQL, PageRequest, WebList, page_sql
+from yizhan.services.webmail import ListOptions, WebmailService
+from yizhan.store.weblist import CONVERSATION_SQL, THREAD_WALK_SQL, PageRequest, ThreadRow, WebList, page_sql
+from yizhan.util.errors import InvalidInput
 
 
 def _plan(services: Services, sql: str, params: list[object] | tuple[object, ...]) -> str:
@@ -77,3 +79,49 @@ async def test_large_folder_thread_list_reads_indexes_only(mailbox: Services) ->
     # Grouping all of a 100,000-message folder took 0.85 s; the walk must go through (account_id, date).
     plan = _plan(mailbox, THREAD_WALK_SQL + " ORDER BY m.date DESC, m.id DESC LIMIT ?", (1, 1, 500))
     assert "ix_messages_account_date" in plan and "ix_entries_message" in plan and "TEMP B-TREE" not in plan, plan
+
+
+@pytest.mark.parametrize("large", [False, True])
+async def test_thread_pages_by_cursor_list_every_thread_once_in_order(mailbox: Services, large: bool) -> None:
+    """Following next_cursor through a folder's conversations (in the grouped way for a small folder, the walked
+    way for a large one) lists each thread exactly once, in the order of the one-page list, also across pages
+    that end inside a run of equal dates and when an earlier page's thread has a message further down."""
+    services = mailbox
+    account = await services.store.directory.get_account("alice@example.com")
+    assert account is not None
+    base = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+    for n in range(45):
+        root = n % 13
+        raw = make_message(subject=f"t{root}", message_id=f"<c{n}@x.org>", date=base + timedelta(hours=(n * 5) % 7),
+                           in_reply_to=f"<c{root}@x.org>" if n != root else None)
+        await services.mailbox.append(account.id, "INBOX", raw)
+    inbox = await services.store.folders.get(account.id, "INBOX")
+    assert inbox is not None
+    web = WebmailService.of(services)
+    if large:  # As if the folder were most of a large account: the walked path (WebList.threads's `driven`).
+        web.lists = _Large(services.store.db)
+    whole = [t.latest.thread_id for t in (await web.threads(account.id, inbox.id, limit=200)).threads]
+    assert len(whole) == 13
+    for size in (1, 2, 4, 5):
+        seen: list[int] = []
+        cursor = None
+        for _ in range(len(whole) + 1):  # a cursor that does not move on fails here instead of looping
+            page = await web.threads(account.id, inbox.id, limit=size, cursor=cursor)
+            seen += [t.latest.thread_id for t in page.threads]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == whole and cursor is None, size
+    with pytest.raises(InvalidInput):
+        await web.threads(account.id, inbox.id, cursor=(await web.page(account.id, inbox.id, ListOptions(limit=1)))
+                          .next_cursor)
+
+
+class _Large(WebList):
+    """A WebList that reports every folder as large, so the walked thread list is what runs."""
+
+    async def threads(self, folder_id: int, folder_name: str, limit: int, offset: int, account_id: int = 0,
+                      folder_total: int = 0, account_total: int = 0,
+                      after: tuple[int, int] | None = None) -> list[ThreadRow]:
+        assert account_id
+        return await super().threads(folder_id, folder_name, limit, offset, account_id, 100_000, 100_000, after)

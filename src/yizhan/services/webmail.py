@@ -101,10 +101,13 @@ class MessagePage:
 
 @dataclass(frozen=True, slots=True)
 class ThreadPage:
+    """One page of a folder's conversations; `next_cursor` (None on the last page) continues after it."""
+
     folder: FolderRecord
     threads: list[ThreadRow]
     has_more: bool
     offset: int
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,10 @@ def _encode_cursor(sort: str, descending: bool, filter_: str, key: tuple[int | s
 
 
 def _decode_cursor(cursor: str, options: ListOptions) -> tuple[int | str, int]:
+    return _decode_key(cursor, options.sort, options.descending, options.filter)
+
+
+def _decode_key(cursor: str, wanted_sort: str, wanted_descending: bool, wanted_filter: str) -> tuple[int | str, int]:
     problem = InvalidInput("the cursor is not valid for this list: start again from the first page")
     if len(cursor) > _MAX_CURSOR:
         raise problem
@@ -140,9 +147,9 @@ def _decode_cursor(cursor: str, options: ListOptions) -> tuple[int | str, int]:
         sort, descending, filter_, key, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError, binascii.Error):
         raise problem from None
-    if (sort, descending, filter_) != (options.sort, options.descending, options.filter) or not isinstance(row_id, int):
+    if (sort, descending, filter_) != (wanted_sort, wanted_descending, wanted_filter) or not isinstance(row_id, int):
         raise problem
-    if not isinstance(key, str if options.sort == "sender" else int) or isinstance(key, bool):
+    if not isinstance(key, str if wanted_sort == "sender" else int) or isinstance(key, bool):
         raise problem
     return key, row_id
 
@@ -221,15 +228,23 @@ class WebmailService:
         return MessagePage(folder, [row.summary for row in rows], cursor, totals, matching,
                            0 if after else options.offset)
 
-    async def threads(self, account_id: int, folder_id: int, limit: int = 50, offset: int = 0) -> ThreadPage:
-        """The folder grouped by conversation, newest activity first (offset paging)."""
+    async def threads(self, account_id: int, folder_id: int, limit: int = 50, offset: int = 0,
+                      cursor: str | None = None) -> ThreadPage:
+        """The folder grouped by conversation, newest activity first: from `cursor` (a ThreadPage.next_cursor:
+        keyset paging, the same cost at any depth) or from `offset`."""
         if not 1 <= limit <= MAX_PAGE or not 0 <= offset <= MAX_OFFSET:
             raise InvalidInput(f"page size must be 1..{MAX_PAGE} and the offset 0..{MAX_OFFSET}")
         folder = await self.folder(account_id, folder_id)
+        after = _decode_key(cursor, "threads", True, "all") if cursor else None
         account_total = sum(f.exists_count for f in await self.mailbox.folders(account_id))
-        rows = await self.lists.threads(folder.id, folder.name, limit + 1, offset, account_id, folder.exists_count,
-                                        account_total)
-        return ThreadPage(folder, rows[:limit], len(rows) > limit, offset)
+        rows = await self.lists.threads(folder.id, folder.name, limit + 1, 0 if after else offset, account_id,
+                                        folder.exists_count, account_total,
+                                        (int(after[0]), after[1]) if after else None)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = rows[-1].latest if rows else None
+        next_cursor = _encode_cursor("threads", True, "all", (last.date, last.thread_id)) if more and last else None
+        return ThreadPage(folder, rows, more, 0 if after else offset, next_cursor)
 
     async def conversation(self, account_id: int, ref: MessageRef) -> list[MessageSummary]:
         """The message's conversation: the account's messages with its thread id, in date order, across folders

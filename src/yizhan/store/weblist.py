@@ -15,7 +15,8 @@ Invariants:
   "key <= k AND (key < k OR id < i)" so that its first term is an index range on both databases.
 - A large folder's thread list is read the same way: its messages newest first through (account_id, date), until
   the page's threads are known, then counts and newest rows per thread through (account_id, thread_id); grouping
-  the whole folder is kept for small folders (0.85 s for 100,000 messages).
+  the whole folder is kept for small folders (0.85 s for 100,000 messages). Thread pages continue from a keyset
+  (newest date, thread id) too, so a deep page costs what the first does.
 - `move` is one transaction: the entries get the target folder's next UIDs and MODSEQs with the same message rows
   (so threads, the search index and usage are unchanged), the source UIDs go to `expunged` (RFC 7162 VANISHED),
   both folders' counters change, and the events of both sides are returned for publishing after commit.
@@ -138,33 +139,58 @@ THREAD_WALK_SQL = ("SELECT m.thread_id, m.date, m.id FROM messages m CROSS JOIN 
                    "WHERE m.account_id = ? AND e.message_id = m.id AND +e.folder_id = ?")
 
 
-def _newest_threads(tx: Tx, account_id: int, folder_id: int, need: int) -> list[tuple[int, int]]:
+def _newest_threads(tx: Tx, account_id: int, folder_id: int, need: int,
+                    after: tuple[int, int] | None = None) -> list[tuple[int, int]]:
     """The first `need` threads of the folder as (thread id, date of its newest message there), ordered by that
     date and then thread id, both descending — what "GROUP BY thread ORDER BY max(date) DESC" gives, without
     reading the whole folder: the folder's messages are walked newest first through (account_id, date) in chunks
     (keyset), a thread's first message met being its newest, until `need` threads are known and the date has
-    moved past the last of them (so ties on that date are all seen)."""
+    moved past the last of them (so ties on that date are all seen).
+
+    With `after` (newest date, thread id of the previous page's last thread) the walk starts at that date, and a
+    thread met there counts only when its newest message (looked up through (account_id, thread_id)) places it
+    after `after`: a thread with a newer message was on an earlier page."""
     found: dict[int, int] = {}
+    rejected: set[int] = set()
     boundary: int | None = None
-    after: tuple[int, int] | None = None
+    position: tuple[int, int] | None = None
     chunk = max(_CHUNK, 2 * need)
+
+    def ordered() -> list[tuple[int, int]]:
+        return sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
+
     while True:
-        sql = THREAD_WALK_SQL
-        params: list[Any] = [account_id, folder_id]
-        if after is not None:
+        sql, params = THREAD_WALK_SQL, [account_id, folder_id]
+        if position is not None:
             sql += " AND m.date <= ? AND (m.date < ? OR m.id < ?)"
-            params += [after[0], after[0], after[1]]
+            params += [position[0], position[0], position[1]]
+        elif after is not None:
+            sql += " AND m.date <= ?"
+            params.append(after[0])
         rows = tx.rows(sql + " ORDER BY m.date DESC, m.id DESC LIMIT ?", [*params, chunk])
+        newest: dict[int, int] = {}
+        if after is not None:
+            fresh = sorted({row[0] for row in rows} - found.keys() - rejected)
+            for start in range(0, len(fresh), _CHUNK):
+                part = fresh[start:start + _CHUNK]
+                newest.update((row[0], row[1]) for row in tx.rows(
+                    "SELECT m.thread_id, max(m.date) FROM messages m JOIN entries e ON e.message_id = m.id "
+                    f"WHERE m.account_id = ? AND m.thread_id IN ({placeholders(len(part))}) AND +e.folder_id = ? "
+                    "GROUP BY m.thread_id", (account_id, *part, folder_id)))
         for thread_id, date, _ in rows:
             if boundary is not None and date < boundary:
-                return sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
-            if thread_id not in found:
-                found[thread_id] = date
-                if len(found) == need:
-                    boundary = date
+                return ordered()
+            if thread_id in found or thread_id in rejected:
+                continue
+            if after is not None and (newest.get(thread_id, date), thread_id) >= after:
+                rejected.add(thread_id)
+                continue
+            found[thread_id] = date
+            if len(found) == need:
+                boundary = date
         if len(rows) < chunk:
-            return sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
-        after = (rows[-1][1], rows[-1][2])
+            return ordered()
+        position = (rows[-1][1], rows[-1][2])
 
 
 class WebList:
@@ -209,16 +235,19 @@ class WebList:
         return await self.db.run_read(read) if wanted else []
 
     async def threads(self, folder_id: int, folder_name: str, limit: int, offset: int, account_id: int = 0,
-                      folder_total: int = 0, account_total: int = 0) -> list[ThreadRow]:
+                      folder_total: int = 0, account_total: int = 0,
+                      after: tuple[int, int] | None = None) -> list[ThreadRow]:
         """The folder's threads, the one with the newest message first (ties: larger thread id first), each with
-        its newest message there and its counts there. With the account and the folder's and account's sizes, a
-        large folder is read newest first from an index (see `_newest_threads`) instead of grouping all of it."""
+        its newest message there and its counts there; with `after` (newest date, thread id of the last thread of
+        the previous page) those that come after it (keyset paging). With the account and the folder's and
+        account's sizes, a large folder is read newest first from an index (see `_newest_threads`) instead of
+        grouping all of it."""
         names = {folder_id: folder_name}
         driven = account_id > 0 and folder_total > _SMALL and folder_total * _SHARE >= account_total
 
         def read(tx: Tx) -> list[ThreadRow]:
             if driven:
-                newest = _newest_threads(tx, account_id, folder_id, offset + limit)[offset:offset + limit]
+                newest = _newest_threads(tx, account_id, folder_id, offset + limit, after)[offset:offset + limit]
                 ids = [tid for tid, _ in newest]
                 counts = {row[0]: row[1:] for row in tx.rows(
                     "SELECT m.thread_id, count(*), sum(CASE WHEN (e.flags & 1) = 0 THEN 1 ELSE 0 END) "
@@ -227,12 +256,13 @@ class WebList:
                     "GROUP BY m.thread_id", (account_id, *ids, folder_id))} if ids else {}
                 groups = [(tid, date, *counts[tid]) for tid, date in newest if tid in counts]
             else:
+                having = " HAVING max(m.date) < ? OR (max(m.date) = ? AND m.thread_id < ?)" if after else ""
                 groups = tx.rows(
                     "SELECT m.thread_id, max(m.date) AS newest, count(*), "
                     "sum(CASE WHEN (e.flags & 1) = 0 THEN 1 ELSE 0 END) "
                     "FROM entries e JOIN messages m ON m.id = e.message_id WHERE e.folder_id = ? "
-                    "GROUP BY m.thread_id ORDER BY newest DESC, m.thread_id DESC LIMIT ? OFFSET ?",
-                    (folder_id, limit, offset))
+                    f"GROUP BY m.thread_id{having} ORDER BY newest DESC, m.thread_id DESC LIMIT ? OFFSET ?",
+                    (folder_id, *((after[0], after[0], after[1]) if after else ()), limit, offset))
             if not groups:
                 return []
             ids = [group[0] for group in groups]

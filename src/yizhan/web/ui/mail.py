@@ -84,10 +84,10 @@ async def _rows(request: Request, account_id: int, state: ListState, cursor: str
         return rows, more
     assert state.folder_id is not None
     if state.view == "threads":
-        threads = await webmail.threads(account_id, state.folder_id, PAGE, offset)
+        threads = await webmail.threads(account_id, state.folder_id, PAGE, offset, cursor)
         outgoing = special_use(threads.folder) in _OUTGOING
         rows = [row_of(t.latest, i18n, outgoing, t.count) for t in threads.threads]
-        return rows, f"/mail/rows?{state.query(offset=offset + PAGE)}" if threads.has_more else None
+        return rows, f"/mail/rows?{state.query(cursor=threads.next_cursor)}" if threads.next_cursor else None
     page = await webmail.page(account_id, state.folder_id, ListOptions(
         sort=state.sort, descending=state.order == "desc", filter=state.filter, limit=PAGE, cursor=cursor,
         offset=offset))
