@@ -14,7 +14,7 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "web.py"
 MEASURES = {"api_list_walk", "list_page", "list_deep", "api_list", "api_list_deep", "conversation", "read_pane_first",
-            "read_pane", "list_threads",
+            "read_pane", "list_threads", "list_threads_more", "api_list_page_number",
             "search_english", "api_search_english", "search_chinese", "api_search_chinese", "search_from",
             "api_search_from"}
 
