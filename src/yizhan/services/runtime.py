@@ -21,8 +21,8 @@ from yizhan.services.contacts import ContactsService
 from yizhan.services.deliver import DeliveryService
 from yizhan.services.directory import DirectoryService
 from yizhan.services.mailbox import MailboxService
-from yizhan.services.notes import NotesService
 from yizhan.services.maildrop import MaildropService
+from yizhan.services.notes import NotesService
 from yizhan.services.outbound import OutboundService
 from yizhan.services.passwords import generate_password
 from yizhan.services.reading import ReadingService

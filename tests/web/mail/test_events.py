@@ -75,8 +75,10 @@ async def test_streams_per_account_are_limited_and_given_back(web: Web, monkeypa
     async with web.signed_in() as client:
         async with client.stream("GET", "/mail/events") as one, client.stream("GET", "/mail/events") as two:
             assert one.status_code == two.status_code == 200
-            await anext(events(one))
-            await anext(events(two))
+            # The readers are kept: a dropped async generator is closed, and httpx then closes its stream.
+            reading_one, reading_two = events(one), events(two)
+            await anext(reading_one)
+            await anext(reading_two)
             third = await client.get("/mail/events")
             assert third.status_code == 429 and third.headers["retry-after"] == "30"
             assert "Too many open pages" in third.text

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from yizhan.web.ui import auth, home, prefs
-from yizhan.web.ui import mail, mail_events
-from yizhan.web.ui import admin_pages
-from yizhan.web.ui import read, read_files
-from yizhan.web.ui import compose
-from yizhan.web.ui import contacts, notes, settings
+from yizhan.web.ui import (
+    admin_pages,
+    auth,
+    compose,
+    contacts,
+    home,
+    mail,
+    mail_events,
+    notes,
+    prefs,
+    read,
+    read_files,
+    settings,
+)
 
 
 def router() -> APIRouter:

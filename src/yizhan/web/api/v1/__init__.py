@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from yizhan.web.api.v1 import contacts, folders, me, notes, session, settings, tokens
-from yizhan.web.api.v1 import messages
-from yizhan.web.api.v1 import message
-from yizhan.web.api.v1 import admin
-from yizhan.web.api.v1 import compose
+from yizhan.web.api.v1 import admin, compose, contacts, folders, me, message, messages, notes, session, settings, tokens
 from yizhan.web.api.v1.models import ErrorBody
 
 ERRORS: dict[int | str, dict[str, object]] = {
