@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from yizhan.util.errors import AuthenticationFailed, LockedOut
-from yizhan.web.deps import Principal, optional_account, require_account, translator
+from yizhan.web.deps import Principal, optional_account, require_account, translator, web_state
 from yizhan.web.i18n import Translator
 from yizhan.web.render import render
 from yizhan.web.signin import MAX_ADDRESS, MAX_PASSWORD, safe_next, set_session_cookie, sign_in, sign_out
+from yizhan.web.ui.settings import remember_preferences
 
 router = APIRouter()
 
@@ -40,7 +41,7 @@ async def signin_submit(request: Request, i18n: Annotated[Translator, Depends(tr
         return render(request, "signin.html", {**context, "error": i18n.gettext("Enter your address and password.")},
                       status=400)
     try:
-        _, session = await sign_in(request, address.strip(), password)
+        account, session = await sign_in(request, address.strip(), password)
     except LockedOut as exc:
         message = i18n.gettext("Too many failed sign-ins: try again in %(seconds)d seconds.") % {
             "seconds": exc.retry_after}
@@ -51,6 +52,12 @@ async def signin_submit(request: Request, i18n: Annotated[Translator, Depends(tr
                       status=401)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, session)
+    # The account's saved language and time zone follow it to this browser (a zone still at the server's default
+    # was never chosen: the browser's own zone stays in charge).
+    saved_settings = web_state(request).services.account_settings
+    saved = await saved_settings.get(account)
+    remember_preferences(request, response, None if saved.language == "auto" else saved.language,
+                         None if saved.time_zone == saved_settings.default_time_zone else saved.time_zone)
     return response
 
 

@@ -88,17 +88,28 @@ async def save_general(request: Request, principal: Annotated[Principal, Depends
                  "remote_images": remote_images}
         return await _general(request, principal, error_text(request, exc), 400, typed)
     response = RedirectResponse("/settings?saved=1", status_code=303)
+    remember_preferences(request, response, saved.language, saved.time_zone)
+    return response
+
+
+def remember_preferences(request: Request, response: Response, language: str | None, time_zone: str | None) -> None:
+    """Set the language and time zone cookies to the account's saved choices (after saving them, and at sign-in so
+    they follow the account to another browser); language "auto" removes the cookie, Accept-Language decides;
+    None leaves a cookie as it is."""
     secure = cookie_secure(request)
-    if saved.language in COOKIE_LANGUAGE:
-        response.set_cookie(LANG_COOKIE, COOKIE_LANGUAGE[saved.language], max_age=YEAR, path="/", samesite="lax",
+    if language is None:
+        pass
+    elif language in COOKIE_LANGUAGE:
+        response.set_cookie(LANG_COOKIE, COOKIE_LANGUAGE[language], max_age=YEAR, path="/", samesite="lax",
                             secure=secure)
     else:
         response.delete_cookie(LANG_COOKIE, path="/", samesite="lax", secure=secure)
+    if time_zone is None:
+        return
     # Written by hand: Starlette would quote a value with "/" in it; IANA names (letters, digits, _ + - /) are
     # valid cookie octets as they are (RFC 6265 section 4.1.1), and the browser's script writes them so too.
-    response.headers.append("set-cookie", f"{ZONE_COOKIE}={saved.time_zone}; Max-Age={YEAR}; Path=/; SameSite=Lax"
+    response.headers.append("set-cookie", f"{ZONE_COOKIE}={time_zone}; Max-Age={YEAR}; Path=/; SameSite=Lax"
                             + ("; Secure" if secure else ""))
-    return response
 
 
 async def _senders(request: Request, principal: Principal, error: str = "", status: int = 200) -> Response:
