@@ -60,19 +60,27 @@ class DeliveryService:
         self.delivery_log = DeliveryLogWriter(store)
 
     async def deliver(self, raw: bytes, mail_from: str, recipients: Sequence[str],
-                      internal_date: datetime | None = None) -> DeliveryReport:
-        """File `raw` for each recipient. Unknown recipients get a NotFound outcome."""
+                      internal_date: datetime | None = None, junk: bool = False) -> DeliveryReport:
+        """File `raw` for each recipient. Unknown recipients get a NotFound outcome. With `junk` (DMARC said
+        quarantine, RFC 7489 §6.3) it goes to each recipient's Junk folder, marked `$Junk`, or to the INBOX of an
+        account that has none."""
         if len(raw) > self.max_message_size:
             raise InvalidInput(f"message of {len(raw)} bytes exceeds the limit of {self.max_message_size}")
         resolution = await self.directory.resolve(recipients)
         accounts = {a.id: a for found in resolution.accounts.values() for a in found}
-        inboxes = resolution.inboxes
+        inboxes = dict(resolution.inboxes)
+        keywords: tuple[str, ...] = ()
+        if junk:
+            junk_folders = await self.store.folders.by_special_use(sorted(inboxes), "junk")
+            inboxes.update({account_id: folder.id for account_id, folder in junk_folders.items()})
+            keywords = ("$Junk",)
 
         prepared, blob = await asyncio.to_thread(prepare_and_keep, self.store, raw)
         received = to_seconds(internal_date)
         entries = [
             NewEntry(account_id=a, folder_id=inboxes[a], blob=blob, size=len(raw), internal_date=received,
-                     parsed=prepared.parsed, thread_subject=prepared.thread_subject, search=prepared.search)
+                     parsed=prepared.parsed, thread_subject=prepared.thread_subject, search=prepared.search,
+                     keywords=keywords)
             for a in accounts if a in inboxes
         ]
         results, events = await self.store.ingest.add(entries)

@@ -82,10 +82,10 @@ class SubmitService:
         return True
 
     async def receive(self, raw: bytes, mail_from: str, recipients: Sequence[str], *,
-                      requeue_failures: bool) -> list[Acceptance]:
+                      requeue_failures: bool, junk: bool = False) -> list[Acceptance]:
         """File `raw` for local `recipients` (MX, LMTP). With `requeue_failures`, recipients that fail while
-        others succeed are queued for a later local attempt instead of failing."""
-        report = await self.delivery.deliver(raw, mail_from, recipients)
+        others succeed are queued for a later local attempt instead of failing. With `junk`, into Junk."""
+        report = await self.delivery.deliver(raw, mail_from, recipients, junk=junk)
         forwards = _unique(f for outcome in report.outcomes for f in outcome.forwards)
         succeeded = any(outcome.ok for outcome in report.outcomes)
         requeued = [o.recipient for o in report.outcomes if not o.ok] if requeue_failures and succeeded else []

@@ -195,6 +195,8 @@ async def test_esearch_and_searchres(imap: ImapEnv) -> None:
             b'* ESEARCH (TAG "S6") MIN 2', b"S6 OK search completed"]
         assert raw.command(b"S7", b"FETCH $ (UID)") == [b"* 2 FETCH (UID 2)", b"S7 OK fetch completed"]
         assert raw.command(b"S8", b"SEARCH RETURN (SAVE) SENTSINCE 1-Foo-2000")[-1].startswith(b"S8 BAD")
+        # RFC 5182 §2.1: a SEARCH with SAVE that failed, even with BAD, leaves the saved result empty.
+        assert raw.command(b"S8a", b"FETCH $ (UID)") == [b"S8a OK fetch completed"]
         assert raw.command(b"S9", b"SEARCH RETURN (SAVE) UNKEYWORD")[-1].startswith(b"S9 BAD")
         # A fresh SELECT clears the saved result.
         assert raw.command(b"T1", b"SELECT INBOX")[-1].startswith(b"T1 OK")

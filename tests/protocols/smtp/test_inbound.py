@@ -197,6 +197,21 @@ async def test_dmarc_reject_policy_is_honoured(env: SmtpEnv) -> None:
     assert await env.inbox("alice@example.com") == []
 
 
+async def test_dmarc_quarantine_files_the_message_as_junk(env: SmtpEnv) -> None:
+    env.dns.add("careful.test", "TXT", "v=spf1 ip4:192.0.2.1 -all")
+    env.dns.add("_dmarc.careful.test", "TXT", "v=DMARC1; p=quarantine")
+    await send(env, ["alice@example.com"], letter("ceo@careful.test", "alice@example.com", "suspicious"),
+               sender="ceo@careful.test")
+    assert await env.inbox("alice@example.com") == []
+    account = await env.services.directory.account("alice@example.com")
+    junk = (await env.services.store.folders.by_special_use([account.id], "junk"))[account.id]
+    [entry] = await env.services.store.messages.page(junk.id)
+    assert entry.subject == "suspicious" and "$Junk" in entry.keywords
+    # Mail that passes goes to the INBOX as before.
+    await send(env, ["alice@example.com"], letter(SENDER, "alice@example.com", "fine"))
+    assert len(await env.inbox("alice@example.com")) == 1
+
+
 async def test_forged_results_for_our_authserv_id_are_removed(env: SmtpEnv) -> None:
     extra = ("Authentication-Results: mx.example.com; spf=pass smtp.mailfrom=ceo@example.com;\r\n"
              " dkim=pass header.d=example.com\r\n"

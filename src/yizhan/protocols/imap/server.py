@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import ssl
 from typing import Any
 
@@ -43,6 +44,9 @@ from yizhan.protocols.listening import ConnectionLimiter, Endpoint
 from yizhan.services.runtime import Services
 
 log = logging.getLogger(__name__)
+
+# A SEARCH (or UID SEARCH) whose RETURN options name SAVE, recognised even when the rest does not parse.
+_SEARCH_SAVE = re.compile(rb"\S+ +(?:UID +)?SEARCH +RETURN *\([^)]*\bSAVE\b", re.IGNORECASE)
 
 _DRAIN_ABOVE = 64 * 1024
 _READ_SIZE = 64 * 1024
@@ -196,6 +200,9 @@ class Connection:
         try:
             command = parse_command(data, utf8=self.session.utf8)
         except ParseError as exc:
+            # RFC 5182 §2.1: a SEARCH that asked to SAVE and failed, even with BAD, leaves the saved result empty.
+            if self.session.selected is not None and _SEARCH_SAVE.match(data):
+                self.session.selected.saved = ()
             await self._send(error_response(exc.tag, exc, self.session.utf8))
             return await self._count_bad()
         if isinstance(command, Compress):

@@ -59,8 +59,9 @@ class InboundHandler(SubmissionHandler):
         data = (received_field(self.trace(server, session, envelope))
                 + verdict.authentication_results.encode("utf-8", "replace")
                 + remove_forged_results(raw, self.hostname))
+        # RFC 7489 §6.3: p=quarantine (or a reject sampled down to it) is filed as junk.
         outcomes = await self.services.submit.receive(data, mail_from, list(envelope.rcpt_tos),
-                                                      requeue_failures=True)
+                                                      requeue_failures=True, junk=verdict.dmarc_quarantine)
         failed = [o for o in outcomes if not o.ok]
         if failed and len(failed) == len(outcomes):
             reply = reply_for(failed[0].error or Exception("no outcome"), "data")
