@@ -2,14 +2,6 @@
 "use strict";
 
 (function () {
-  // Forms marked data-confirm ask before they submit (removals, password resets, queue deletions).
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
-    }
-  });
-
   // Buttons with data-copy copy the text of the element their selector names (DNS records, a new password).
   document.addEventListener("click", function (event) {
     var button = event.target instanceof Element ? event.target.closest("button[data-copy]") : null;

@@ -194,19 +194,6 @@
     });
   }
 
-  // Forms that delete or revoke something ask first (htmx forms too: this runs before htmx sends them). Each
-  // area's script may be on a page with another's, so only the first one installs this.
-  if (!window.yizhanConfirmInstalled) {
-    window.yizhanConfirmInstalled = true;
-    document.addEventListener("submit", function (event) {
-      var question = event.target.getAttribute("data-confirm");
-      if (question && !window.confirm(question)) {
-        event.preventDefault();
-        event.stopImmediatePropagation();
-      }
-    }, true);
-  }
-
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
   } else {

@@ -2,19 +2,6 @@
 "use strict";
 
 (function () {
-  // Forms that delete or revoke something ask first (htmx forms too: this runs before htmx sends them). Each
-  // area's script may be on a page with another's, so only the first one installs this.
-  if (!window.yizhanConfirmInstalled) {
-    window.yizhanConfirmInstalled = true;
-    document.addEventListener("submit", function (event) {
-      var question = event.target.getAttribute("data-confirm");
-      if (question && !window.confirm(question)) {
-        event.preventDefault();
-        event.stopImmediatePropagation();
-      }
-    }, true);
-  }
-
   // A refused htmx form (400) still shows its fragment: it carries the message saying what to fix.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;

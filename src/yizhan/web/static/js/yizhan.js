@@ -10,6 +10,17 @@
     }
   });
 
+  // Forms marked data-confirm (removals, revocations, resets) ask first; in the capture phase, so an htmx form is
+  // stopped before htmx sends it. One handler for every page (the areas' scripts used to carry copies).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form instanceof HTMLFormElement ? form.getAttribute("data-confirm") : null;
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
   // Dates are shown in the browser's time zone: tell the server which one it is, in a cookie.
   try {
     // IANA names (Asia/Shanghai, America/Argentina/Buenos_Aires) are safe in a cookie value as they are.
