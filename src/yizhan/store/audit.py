@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, Table, insert, select
 
 from yizhan.store import schema as t
 from yizhan.store.db import Database
@@ -39,6 +39,19 @@ def _details(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def newest_first(stmt: Select[Any], log: Table, since: int | None, until: int | None, before_id: int | None,
+                 limit: int) -> Select[Any]:
+    """A log query (audit or delivery) narrowed to [since, until) by `at`, paged by id below `before_id`, newest
+    first: the paging both logs share."""
+    if since is not None:
+        stmt = stmt.where(log.c.at >= since)
+    if until is not None:
+        stmt = stmt.where(log.c.at < until)
+    if before_id is not None:
+        stmt = stmt.where(log.c.id < before_id)
+    return stmt.order_by(log.c.id.desc()).limit(limit)
+
+
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -60,13 +73,7 @@ class AuditLog:
             stmt = stmt.where(log.c.actor == actor)
         if action is not None:
             stmt = stmt.where(log.c.action == action)
-        if since is not None:
-            stmt = stmt.where(log.c.at >= since)
-        if until is not None:
-            stmt = stmt.where(log.c.at < until)
-        if before_id is not None:
-            stmt = stmt.where(log.c.id < before_id)
         async with self.db.read() as conn:
-            rows = (await conn.execute(stmt.order_by(log.c.id.desc()).limit(limit))).all()
+            rows = (await conn.execute(newest_first(stmt, log, since, until, before_id, limit))).all()
         return [AuditEntry(r.id, r.at, r.actor_id, r.actor, r.action, r.target, _details(r.details), r.client)
                 for r in rows]

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from yizhan.store import schema as t
+from yizhan.store.audit import newest_first
 from yizhan.store.db import Database
 from yizhan.store.sqlrun import Tx
 
@@ -79,14 +80,8 @@ class DeliveryLog:
             stmt = stmt.where(log.c.message_id == message_id)
         if direction is not None:
             stmt = stmt.where(log.c.direction == direction)
-        if since is not None:
-            stmt = stmt.where(log.c.at >= since)
-        if until is not None:
-            stmt = stmt.where(log.c.at < until)
-        if before_id is not None:
-            stmt = stmt.where(log.c.id < before_id)
         async with self.db.read() as conn:
-            rows = (await conn.execute(stmt.order_by(log.c.id.desc()).limit(limit))).all()
+            rows = (await conn.execute(newest_first(stmt, log, since, until, before_id, limit))).all()
         return [_record(r) for r in rows]
 
     async def prune(self, older_than: int, batch: int = 5000) -> int:
