@@ -31,6 +31,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.machine import calibration_ms, cpu_snapshot, machine_report
+
 PORT_FLAGS = [f"--{name}-port=0" for name in ("smtp", "submission", "smtps", "lmtp", "imap", "imaps", "pop3",
                                                "pop3s", "http")]
 PASSWORD = "bench-password-1"
@@ -264,10 +268,13 @@ def main() -> None:
                                         "-o", str(args.profile), "--format", kind, *flags],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             load = os.getloadavg()[0]
+            calibration = calibration_ms()
+            machine = cpu_snapshot()
             cpu = cpu_seconds(process.pid)
             result = asyncio.run(run(port, args.clients, args.seconds, addresses, args.rounds, args.size,
                                      args.readonly))
             cpu = cpu_seconds(process.pid) - cpu
+            report = machine_report(machine, calibration)
             rss = peak_rss_mb(process.pid)
             if spy is not None:
                 spy.wait(60)
@@ -281,7 +288,7 @@ def main() -> None:
                       **result, "server_cpu_s": round(cpu, 2),
                       "server_cpu_ms_per_command": round(1000 * cpu / max(1, commands), 3),
                       "server_peak_rss_mb": round(rss, 1), "cpus": os.cpu_count(), "load_before": round(load, 2),
-                      "load_after": round(os.getloadavg()[0], 2)}), flush=True)
+                      "load_after": round(os.getloadavg()[0], 2), "machine": report}), flush=True)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import calibration_ms, cpu_snapshot, machine_report
 from tests.support.dnsserver import DnsTestServer
 
 PORT_FLAGS = [f"--{name}-port=0" for name in ("smtp", "submission", "smtps", "lmtp", "imap", "imaps", "pop3",
@@ -192,6 +193,8 @@ def main() -> None:
                                         "--format", "raw", "--gil"],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
+            calibration = calibration_ms()
+            machine = cpu_snapshot()
             user, system = cpu_times(process.pid)
             result = asyncio.run(run(port, args.connections, args.messages, args.size, mailboxes))
             user, system = (after - before for after, before in zip(cpu_times(process.pid), (user, system),
@@ -200,6 +203,7 @@ def main() -> None:
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(60)
+            report = machine_report(machine, calibration)
             delivered = result["messages"]
             assert isinstance(delivered, int)
             rss = peak_rss_mb(process.pid)
@@ -212,7 +216,8 @@ def main() -> None:
                       "server_cpu_ms_per_message": round(1000 * cpu / max(1, delivered), 2),
                       "server_system_cpu_share": round(system / cpu, 2) if cpu else 0.0,
                       "server_peak_rss_mb": round(rss, 1), "cpus": os.cpu_count(), "load_before": round(load, 2),
-                      "load_after": round(load_average(), 2)}), flush=True)
+                      "load_after": round(load_average(), 2),
+                      "machine": report}), flush=True)
 
 
 if __name__ == "__main__":

@@ -100,6 +100,7 @@ def prepare_and_keep(store: Store, raw: bytes) -> tuple[PreparedMessage, str]:
     """Parse `raw` and store its blob durably, one after the other on the calling worker thread (blocking).
 
     One hand-off to a worker thread per message instead of two: with many messages in flight the threads overlap
-    one message's fsync with another's parsing anyway.
+    one message's fsync with another's parsing anyway. The blob's name becomes durable at the commit that files
+    the message (store/blobs.py, `defer`).
     """
-    return prepare_message(raw), store.blobs.put(raw)
+    return prepare_message(raw), store.blobs.put(raw, defer=True)

@@ -4,6 +4,11 @@ Invariants:
 - A blob's name is the SHA-256 of its bytes; the bytes under a name never change.
 - A blob is visible under its name only after its bytes are fsynced (written to a temporary file, fsynced,
   renamed, directory fsynced), so a crash never leaves a short or empty blob under a real name.
+- With `defer=True` the directory fsync (which makes the new name itself durable) waits for the next commit
+  barrier: the store calls `sync_pending` before every database COMMIT (store/db.py), so a row that names a blob
+  is never durable before the blob's name is. A burst of deliveries then shares one journal commit for all its
+  names instead of paying one each. A blob found already present is queued too: its name may still be waiting
+  for another writer's barrier.
 - Identical bytes are stored once, whoever receives them.
 - Blobs are written before the SQL rows that point at them; a crash in between leaves an unreferenced blob,
   which `yizhan check --repair` removes, never a row without its blob.
@@ -24,6 +29,7 @@ import hashlib
 import itertools
 import os
 import struct
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -81,6 +87,9 @@ class BlobStore:
         # Temporary names are unique per process (pid) and per write (this counter), created with O_EXCL.
         self._serial = itertools.count()
         self._pool = ThreadPoolExecutor(max_workers=_SYNC_THREADS, thread_name_prefix="blob-sync")
+        # Directories holding names renamed into place whose directory fsync waits for `sync_pending`.
+        self._unsynced: set[str] = set()
+        self._unsynced_lock = threading.Lock()
 
     def path(self, name: str) -> Path:
         return self.root / name[:2] / name
@@ -128,14 +137,15 @@ class BlobStore:
             os.close(fd)
         return name, tmp
 
-    def put_many(self, items: Iterable[bytes]) -> list[str]:
-        """Store several blobs durably; returns their names in order. Blocks until all are durable.
+    def put_many(self, items: Iterable[bytes], defer: bool = False) -> list[str]:
+        """Store several blobs durably; returns their names in order. Blocks until all are durable (with
+        `defer`, until their bytes are: their names become durable at the next `sync_pending`).
 
         A large batch is made durable with two file-system syncs (after writing, after renaming) rather than
         two fsyncs per blob; the order is the same: bytes durable before the name, names before returning.
         """
         batch = list(items)
-        bulk = len(batch) >= _BULK and can_sync_filesystem()
+        bulk = len(batch) >= _BULK and can_sync_filesystem() and not defer
         if bulk:
             staged = [self._stage(data, sync=False) for data in batch]
             sync_filesystem(self.root)
@@ -150,7 +160,12 @@ class BlobStore:
                 directory = f"{self._root}/{name[:2]}"
                 os.replace(tmp, f"{directory}/{name}")
                 directories.add(directory)
-        if bulk:
+            elif defer:
+                directories.add(f"{self._root}/{name[:2]}")
+        if defer:
+            with self._unsynced_lock:
+                self._unsynced |= directories
+        elif bulk:
             sync_filesystem(self.root)
         elif len(directories) == 1:
             fsync_directory(Path(directories.pop()))
@@ -159,8 +174,20 @@ class BlobStore:
             list(self._pool.map(fsync_directory, map(Path, directories)))
         return [name for name, _ in staged]
 
-    def put(self, data: bytes) -> str:
-        return self.put_many([data])[0]
+    def put(self, data: bytes, defer: bool = False) -> str:
+        return self.put_many([data], defer)[0]
+
+    def has_pending(self) -> bool:
+        return bool(self._unsynced)
+
+    def sync_pending(self) -> None:
+        """Make durable every name `put(defer=True)` left waiting (blocking; the store's commit barrier)."""
+        with self._unsynced_lock:
+            directories, self._unsynced = self._unsynced, set()
+        # The first fsync commits the file system's journal with every rename in it; the others find their
+        # changes already committed and return at once.
+        for directory in sorted(directories):
+            fsync_directory(Path(directory))
 
     async def aput(self, data: bytes) -> str:
         return await asyncio.to_thread(self.put, data)

@@ -11,6 +11,7 @@ BEGIN IMMEDIATE.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -59,6 +60,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._threads: SqliteThreads | None = None
+        self._barriers: list[tuple[Callable[[], None], Callable[[], bool]]] = []
         if self.is_sqlite:
             self._threads = SqliteThreads(str(make_url(url).database), _sqlite_pragmas)
             self.writer = create_async_engine(url, connect_args={"isolation_level": None}, pool_size=1,
@@ -114,15 +116,29 @@ class Database:
         if self._threads is not None:
             await self._threads.close()
 
+    def add_commit_barrier(self, barrier: Callable[[], None], pending: Callable[[], bool]) -> None:
+        """Call `barrier` (blocking, on a database thread) before every write transaction commits while `pending()`
+        says it has work: what a row may point at (a blob's name, store/blobs.py) is durable before the row is."""
+        self._barriers.append((barrier, pending))
+        if self._threads is not None:
+            self._threads.barriers.append(barrier)
+
+    async def _barrier(self) -> None:
+        for barrier, pending in self._barriers:
+            if pending():
+                await asyncio.to_thread(barrier)
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Any]:
         """`async with db.write() as conn:` a write transaction (committed on exit, rolled back on error)."""
         if self._threads is None:
             async with self.writer.begin() as conn:
                 yield conn
+                await self._barrier()
             return
         async with self._threads.lock, self.writer.begin() as conn:
             yield conn
+            await self._barrier()
 
     def trace(self, tracer: Callable[[str], None]) -> None:
         """Call `tracer` with every statement the transaction runners execute from now on (SQLite; for tests)."""
@@ -133,7 +149,9 @@ class Database:
         """Run `fn` as one write transaction on a database thread (see sqlrun.py); its result once committed."""
         if self._threads is None:
             async with self.writer.begin() as conn:
-                return await conn.run_sync(lambda sync: fn(SqlAlchemyTx(sync)))
+                result = await conn.run_sync(lambda sync: fn(SqlAlchemyTx(sync)))
+                await self._barrier()
+                return result
         return await self._threads.write(fn)
 
     async def run_read(self, fn: Callable[[Tx], T]) -> T:

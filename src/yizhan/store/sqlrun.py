@@ -200,6 +200,9 @@ class SqliteThreads:
         self._closed = False
         # Called with every statement the transaction functions run (for tests; `Database.trace`).
         self.tracers: list[Callable[[str], None]] = []
+        # Called on the writer thread before every COMMIT (`Database.add_commit_barrier`); one that raises fails
+        # the whole group.
+        self.barriers: list[Callable[[], None]] = []
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -236,6 +239,8 @@ class SqliteThreads:
                 else:
                     outcomes.append((True, value))
                 connection.execute("RELEASE write")
+            for barrier in self.barriers:
+                barrier()
             connection.execute("COMMIT")
         except Exception as exc:
             # BEGIN or COMMIT failed (a locked or full disk, an I/O error): nothing of the group is durable.

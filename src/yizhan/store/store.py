@@ -24,6 +24,8 @@ class Store:
     def __init__(self, db: Database, blobs: BlobStore, group_commit_max: int = 256) -> None:
         self.db = db
         self.blobs = blobs
+        # Blob names written with `defer=True` become durable before any row naming them commits.
+        db.add_commit_barrier(blobs.sync_pending, blobs.has_pending)
         self.directory = Directory(db)
         self.folders = Folders(db)
         self.messages = Messages(db)

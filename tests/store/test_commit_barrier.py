@@ -1,0 +1,98 @@
+"""The commit barrier: a blob stored with `defer=True` has its name made durable (its directory fsynced) before
+the transaction that files a row naming it commits, on the group-commit writer and on SQLAlchemy's write path.
+Real files and a real SQLite database; only `fsync_directory` is observed (wrapped, still called)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+import yizhan.store.blobs as blobs_module
+from tests.mailfactory import make_message
+from yizhan.services.runtime import Services
+from yizhan.store.sqlrun import Tx
+
+
+@pytest.fixture
+async def synced(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[str]]:
+    """Every directory fsynced through the blob store, in order."""
+    calls: list[str] = []
+    real = blobs_module.fsync_directory
+
+    def recording(path: Path) -> None:
+        calls.append(str(path))
+        real(path)
+
+    monkeypatch.setattr(blobs_module, "fsync_directory", recording)
+    yield calls
+
+
+async def test_deferred_name_is_synced_before_the_row_commits(services: Services, synced: list[str]) -> None:
+    store = services.store
+    raw = make_message(subject="barrier")
+    name = store.blobs.put(raw, defer=True)
+    directory = str(store.blobs.path(name).parent)
+    # The bytes are in place at once; only the directory fsync waits.
+    assert store.blobs.read(name) == raw
+    assert directory not in synced and store.blobs.has_pending()
+
+    seen_pending: list[bool] = []
+
+    def write(tx: Tx) -> int:
+        # Inside the transaction the name is still waiting: the barrier runs after the functions, before COMMIT.
+        seen_pending.append(store.blobs.has_pending())
+        return len(tx.rows("SELECT id FROM folders"))
+
+    await store.db.run_write(write)
+    assert seen_pending == [True]
+    assert directory in synced
+    assert not store.blobs.has_pending()
+
+
+async def test_sqlalchemy_write_path_runs_the_barrier_too(services: Services, synced: list[str]) -> None:
+    store = services.store
+    name = store.blobs.put(make_message(subject="other path"), defer=True)
+    async with store.db.write() as conn:
+        await conn.exec_driver_sql("SELECT 1")
+    assert str(store.blobs.path(name).parent) in synced
+    assert not store.blobs.has_pending()
+
+
+async def test_a_blob_found_present_is_queued_again(services: Services, synced: list[str]) -> None:
+    # Another writer may have renamed it in without its directory fsync yet: this writer's commit covers it.
+    store = services.store
+    raw = make_message(subject="twice")
+    name = store.blobs.put(raw)
+    synced.clear()
+    assert store.blobs.put(raw, defer=True) == name
+    assert store.blobs.has_pending()
+    await store.db.run_write(lambda tx: tx.one("SELECT 1"))
+    assert synced == [str(store.blobs.path(name).parent)]
+
+
+async def test_a_failing_barrier_fails_the_group_and_nothing_commits(mailbox: Services,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # An fsync that fails (an I/O error) must not let a row naming the blob become durable.
+    store = mailbox.store
+    store.blobs.put(make_message(subject="io error"), defer=True)
+
+    def broken(path: Path) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(blobs_module, "fsync_directory", broken)
+    with pytest.raises(OSError):
+        await store.db.run_write(lambda tx: tx.run("UPDATE folders SET name = name || '-x'"))
+    names = await store.db.run_read(lambda tx: [row[0] for row in tx.rows("SELECT name FROM folders")])
+    assert names and not any(n.endswith("-x") for n in names)
+
+
+async def test_delivery_files_the_message_with_its_name_synced(mailbox: Services, synced: list[str]) -> None:
+    raw = make_message(subject="delivered")
+    report = await mailbox.delivery.deliver(raw, "bob@example.org", ["alice@example.com"])
+    [outcome] = report.outcomes
+    assert outcome.ok
+    name = blobs_module.blob_name(raw)
+    assert str(mailbox.store.blobs.path(name).parent) in synced
+    assert not mailbox.store.blobs.has_pending()
