@@ -229,3 +229,21 @@ async def test_internationalised_domain_aligns(dns_server: DnsTestServer, resolv
     assert verdict.dkim[0].result == "pass"
     assert (verdict.dmarc.result, verdict.dmarc.from_domain) == ("pass", "xn--fsqu00a.xn--fiqs8s")
     assert not verdict.dmarc_reject
+
+
+async def test_a_policy_is_reused_only_within_the_ttl_of_its_record(dns_server: DnsTestServer,
+                                                                    resolver: Resolver) -> None:
+    # A record with a TTL: the next message from that domain does not ask for it again.
+    dns_server.add("_dmarc.kept.test", "TXT", "v=DMARC1; p=reject", ttl=300)
+    first = await check(make_message(sender="bob@kept.test"), resolver)
+    asked = [q for q in dns_server.queries if "_dmarc.kept.test" in str(q)]
+    again = await check(make_message(sender="bob@kept.test"), resolver)
+    assert first.dmarc_reject and again.dmarc_reject and asked
+    assert [q for q in dns_server.queries if "_dmarc.kept.test" in str(q)] == asked
+    # TTL 0: nothing is kept, so a changed policy counts at once.
+    dns_server.add("_dmarc.fresh.test", "TXT", "v=DMARC1; p=reject", ttl=0)
+    assert (await check(make_message(sender="bob@fresh.test"), resolver)).dmarc_reject
+    dns_server.remove("_dmarc.fresh.test")
+    dns_server.add("_dmarc.fresh.test", "TXT", "v=DMARC1; p=none", ttl=0)
+    verdict = await check(make_message(sender="bob@fresh.test"), resolver)
+    assert verdict.dmarc.result == "fail" and not verdict.dmarc_reject and not verdict.dmarc_quarantine

@@ -1,6 +1,7 @@
-"""The commit barrier: a blob stored with `defer=True` has its name made durable (its directory fsynced) before
-the transaction that files a row naming it commits, on the group-commit writer and on SQLAlchemy's write path.
-Real files and a real SQLite database; only `fsync_directory` is observed (wrapped, still called)."""
+"""The commit barrier: a blob stored with `defer=True` is written under a temporary name, and fsynced, renamed and
+its directory fsynced before the transaction that files a row naming it commits, on the group-commit writer and on
+SQLAlchemy's write path. Real files and a real SQLite database; only `fsync_directory` is observed (wrapped, still
+called) or, to simulate an I/O error, replaced."""
 
 from __future__ import annotations
 
@@ -34,21 +35,19 @@ async def test_deferred_name_is_synced_before_the_row_commits(services: Services
     raw = make_message(subject="barrier")
     name = store.blobs.put(raw, defer=True)
     directory = str(store.blobs.path(name).parent)
-    # The bytes are in place at once; only the directory fsync waits.
-    assert store.blobs.read(name) == raw
+    # The bytes wait under a temporary name: nothing can read the blob by name yet.
+    assert not store.blobs.exists(name)
+    assert [p.name[:5] for p in store.blobs.path(name).parent.iterdir()] == [".tmp-"]
     assert directory not in synced and store.blobs.has_pending()
 
-    seen_pending: list[bool] = []
-
     def write(tx: Tx) -> int:
-        # Inside the transaction the name is still waiting: the barrier runs after the functions, before COMMIT.
-        seen_pending.append(store.blobs.has_pending())
         return len(tx.rows("SELECT id FROM folders"))
 
     await store.db.run_write(write)
-    assert seen_pending == [True]
     assert directory in synced
     assert not store.blobs.has_pending()
+    assert store.blobs.read(name) == raw and store.blobs.verify(name)
+    assert not any(p.name.startswith(".tmp-") for p in store.blobs.root.rglob("*"))
 
 
 async def test_sqlalchemy_write_path_runs_the_barrier_too(services: Services, synced: list[str]) -> None:
@@ -86,6 +85,22 @@ async def test_a_failing_barrier_fails_the_group_and_nothing_commits(mailbox: Se
         await store.db.run_write(lambda tx: tx.run("UPDATE folders SET name = name || '-x'"))
     names = await store.db.run_read(lambda tx: [row[0] for row in tx.rows("SELECT name FROM folders")])
     assert names and not any(n.endswith("-x") for n in names)
+    # What the failed barrier took is put back: the next commit makes it durable.
+    assert store.blobs.has_pending()
+    monkeypatch.undo()
+    await store.db.run_write(lambda tx: tx.one("SELECT 1"))
+    assert not store.blobs.has_pending()
+
+
+async def test_identical_deferred_blobs_before_one_barrier_publish_one_name(services: Services) -> None:
+    store = services.store
+    raw = make_message(subject="same twice")
+    first, second = store.blobs.put(raw, defer=True), store.blobs.put(raw, defer=True)
+    assert first == second
+    await store.db.run_write(lambda tx: tx.one("SELECT 1"))
+    assert store.blobs.read(first) == raw
+    assert list(store.blobs.names()) == [first]
+    assert not any(p.name.startswith(".tmp-") for p in store.blobs.root.rglob("*"))
 
 
 async def test_delivery_files_the_message_with_its_name_synced(mailbox: Services, synced: list[str]) -> None:

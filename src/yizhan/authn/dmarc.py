@@ -12,6 +12,7 @@ repeated or has no domain gives permerror; no policy record gives none.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import publicsuffix2
 
 from yizhan.authn.dkim import DkimResult
-from yizhan.authn.spf import SpfResult
+from yizhan.authn.spf import MAX_REMEMBERED, SpfResult
 from yizhan.dns.resolver import Resolver
 from yizhan.mail.addresses import parse_address_list, split_address
 from yizhan.mail.charsets import fix_8bit
@@ -69,6 +70,7 @@ def a_label(domain: str) -> str:
         return name
 
 
+@functools.lru_cache(maxsize=4096)
 def organizational_domain(domain: str) -> str:
     """The registrable domain (RFC 7489 §3.2): sub.example.co.uk → example.co.uk."""
     name = a_label(domain)
@@ -121,10 +123,21 @@ def parse_record(text: str, domain: str) -> DmarcRecord | None:
 
 
 async def _record_at(domain: str, resolver: Resolver) -> DmarcRecord | None:
-    texts = await resolver.txt(f"_dmarc.{domain}")
+    # A published policy is reused within the TTL of the answer it came from, at most 5 minutes, as SPF results
+    # are (authn/spf.py): a burst of mail from one domain parses its record once. An empty answer is not kept
+    # here (the resolver's own cache applies), so a record published a moment ago counts at once.
+    key = ("dmarc", domain.lower())
+    remembered = resolver.recall(key)
+    if remembered is not None:
+        return remembered[0]
+    rdatas, ttl = await resolver.query_with_ttl(f"_dmarc.{domain}", "TXT")
+    texts = [b"".join(r.strings).decode("utf-8", "replace") for r in rdatas]  # type: ignore[attr-defined]
     records = [r for r in (parse_record(t, domain) for t in texts) if r is not None]
     # §6.6.3: more than one record means no policy is found.
-    return records[0] if len(records) == 1 else None
+    record = records[0] if len(records) == 1 else None
+    if texts:
+        resolver.remember(key, (record,), min(ttl, MAX_REMEMBERED))
+    return record
 
 
 async def find_policy(from_domain: str, resolver: Resolver) -> DmarcRecord | None:

@@ -4,11 +4,12 @@ Invariants:
 - A blob's name is the SHA-256 of its bytes; the bytes under a name never change.
 - A blob is visible under its name only after its bytes are fsynced (written to a temporary file, fsynced,
   renamed, directory fsynced), so a crash never leaves a short or empty blob under a real name.
-- With `defer=True` the directory fsync (which makes the new name itself durable) waits for the next commit
-  barrier: the store calls `sync_pending` before every database COMMIT (store/db.py), so a row that names a blob
-  is never durable before the blob's name is. A burst of deliveries then shares one journal commit for all its
-  names instead of paying one each. A blob found already present is queued too: its name may still be waiting
-  for another writer's barrier.
+- With `defer=True` (deliveries and APPEND) the bytes are written under a temporary name and everything else
+  waits for the commit barrier: the store calls `sync_pending` before every database COMMIT (store/db.py), which
+  fsyncs the files, renames them and fsyncs their directories, so a row that names a blob never becomes durable
+  before the blob. A group commit's messages share those fsyncs instead of paying three each, and the writer runs
+  the barrier while its SQL runs. A blob found already present is queued too: its name may still be waiting for
+  another writer's barrier. Until its barrier, a deferred blob cannot be read by name (nothing names it yet).
 - Identical bytes are stored once, whoever receives them.
 - Blobs are written before the SQL rows that point at them; a crash in between leaves an unreferenced blob,
   which `yizhan check --repair` removes, never a row without its blob.
@@ -30,9 +31,10 @@ import itertools
 import os
 import struct
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from yizhan.util.durable import can_sync_filesystem, fsync_directory, sync_filesystem
 
@@ -47,6 +49,14 @@ _BULK = 32
 _FS_IOC_GETFLAGS = 0x80086601
 _FS_IOC_SETFLAGS = 0x40086602
 _FS_TOPDIR_FL = 0x00020000
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def blob_name(data: bytes) -> str:
@@ -87,9 +97,12 @@ class BlobStore:
         # Temporary names are unique per process (pid) and per write (this counter), created with O_EXCL.
         self._serial = itertools.count()
         self._pool = ThreadPoolExecutor(max_workers=_SYNC_THREADS, thread_name_prefix="blob-sync")
-        # Directories holding names renamed into place whose directory fsync waits for `sync_pending`.
+        # Deferred writes (`put(defer=True)`) waiting for the barrier: (temporary path, final path, directory),
+        # and directories whose entries still need an fsync. `_sync_lock` is held while a barrier runs.
+        self._waiting: list[tuple[str, str, str]] = []
         self._unsynced: set[str] = set()
-        self._unsynced_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._sync_lock = threading.Lock()
 
     def path(self, name: str) -> Path:
         return self.root / name[:2] / name
@@ -138,19 +151,22 @@ class BlobStore:
         return name, tmp
 
     def put_many(self, items: Iterable[bytes], defer: bool = False) -> list[str]:
-        """Store several blobs durably; returns their names in order. Blocks until all are durable (with
-        `defer`, until their bytes are: their names become durable at the next `sync_pending`).
+        """Store several blobs durably; returns their names in order. Blocks until all are durable.
 
         A large batch is made durable with two file-system syncs (after writing, after renaming) rather than
         two fsyncs per blob; the order is the same: bytes durable before the name, names before returning.
+        With `defer`, the bytes are only written, under temporary names: `sync_pending` (the commit barrier)
+        fsyncs, renames and publishes them before the rows that name them commit.
         """
         batch = list(items)
-        bulk = len(batch) >= _BULK and can_sync_filesystem() and not defer
+        if defer:
+            return [self._stage_deferred(data) for data in batch]
+        bulk = len(batch) >= _BULK and can_sync_filesystem()
         if bulk:
             staged = [self._stage(data, sync=False) for data in batch]
             sync_filesystem(self.root)
         elif len(batch) == 1:
-            # One blob (an APPEND, a delivery): written on this thread, no hand-off to the pool.
+            # One blob: written on this thread, no hand-off to the pool.
             staged = [self._stage(batch[0])]
         else:
             staged = list(self._pool.map(self._stage, batch))
@@ -160,12 +176,7 @@ class BlobStore:
                 directory = f"{self._root}/{name[:2]}"
                 os.replace(tmp, f"{directory}/{name}")
                 directories.add(directory)
-            elif defer:
-                directories.add(f"{self._root}/{name[:2]}")
-        if defer:
-            with self._unsynced_lock:
-                self._unsynced |= directories
-        elif bulk:
+        if bulk:
             sync_filesystem(self.root)
         elif len(directories) == 1:
             fsync_directory(Path(directories.pop()))
@@ -177,17 +188,56 @@ class BlobStore:
     def put(self, data: bytes, defer: bool = False) -> str:
         return self.put_many([data], defer)[0]
 
+    def _stage_deferred(self, data: bytes) -> str:
+        """Write `data` under a temporary name, unsynced, and queue it for the next barrier."""
+        before = len(self._directories)
+        name, tmp = self._stage(data, sync=False)
+        directory = f"{self._root}/{name[:2]}"
+        with self._pending_lock:
+            if tmp is None:
+                # Already present: its name may still wait for another process's or writer's directory fsync.
+                self._unsynced.add(directory)
+            else:
+                self._waiting.append((tmp, f"{directory}/{name}", directory))
+            if len(self._directories) != before:
+                self._unsynced.add(self._root)  # a new subdirectory's own name
+        return name
+
     def has_pending(self) -> bool:
-        return bool(self._unsynced)
+        """Whether a barrier has work: deferred blobs waiting, or a barrier running (which a concurrent
+        transaction must wait for, since it may be publishing that transaction's blobs)."""
+        return bool(self._waiting or self._unsynced) or self._sync_lock.locked()
 
     def sync_pending(self) -> None:
-        """Make durable every name `put(defer=True)` left waiting (blocking; the store's commit barrier)."""
-        with self._unsynced_lock:
-            directories, self._unsynced = self._unsynced, set()
-        # The first fsync commits the file system's journal with every rename in it; the others find their
-        # changes already committed and return at once.
-        for directory in sorted(directories):
-            fsync_directory(Path(directory))
+        """The commit barrier (blocking): make every deferred blob durable under its name.
+
+        In order: the temporary files are fsynced (in parallel, so the journal commits them together), renamed
+        to their names, and their directories fsynced. One barrier runs at a time; a barrier that fails puts
+        what it took back, so the next one retries it, and raises (the caller's transaction must not commit).
+        """
+        with self._sync_lock:
+            with self._pending_lock:
+                waiting, self._waiting = self._waiting, []
+                directories, self._unsynced = self._unsynced, set()
+            try:
+                self._run(_fsync_file, [tmp for tmp, _, _ in waiting])
+                for tmp, final, directory in waiting:
+                    if os.path.exists(tmp):
+                        os.replace(tmp, final)
+                    directories.add(directory)
+                self._run(fsync_directory, [Path(d) for d in sorted(directories)])
+            except BaseException:
+                with self._pending_lock:
+                    self._waiting += [item for item in waiting if os.path.exists(item[0])]
+                    self._unsynced |= directories
+                raise
+
+    def _run(self, fn: Callable[[Any], None], items: list[Any]) -> None:
+        """`fn` over `items`: on this thread for one, on the pool for more (fsyncs in flight together)."""
+        if len(items) == 1:
+            fn(items[0])
+        elif items:
+            list(self._pool.map(fn, items))
 
     async def aput(self, data: bytes) -> str:
         return await asyncio.to_thread(self.put, data)

@@ -26,6 +26,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -200,9 +201,10 @@ class SqliteThreads:
         self._closed = False
         # Called with every statement the transaction functions run (for tests; `Database.trace`).
         self.tracers: list[Callable[[str], None]] = []
-        # Called on the writer thread before every COMMIT (`Database.add_commit_barrier`); one that raises fails
-        # the whole group.
+        # Run beside every group's functions, and waited for before its COMMIT (`Database.add_commit_barrier`);
+        # one that raises fails the whole group.
         self.barriers: list[Callable[[], None]] = []
+        self._barrier_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-barrier")
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -227,6 +229,9 @@ class SqliteThreads:
         connection = self._connection()
         tx = SqliteTx(connection, self.tracers)
         outcomes: list[tuple[bool, Any]] = []
+        # The barriers (the blobs these rows name, made durable) run on their own thread while the functions
+        # run here: their fsyncs overlap the SQL. Everything they cover was submitted before this group began.
+        barriers = [self._barrier_thread.submit(barrier) for barrier in self.barriers]
         try:
             connection.execute("BEGIN IMMEDIATE")
             for fn in fns:
@@ -239,8 +244,8 @@ class SqliteThreads:
                 else:
                     outcomes.append((True, value))
                 connection.execute("RELEASE write")
-            for barrier in self.barriers:
-                barrier()
+            for barrier in barriers:
+                barrier.result()
             connection.execute("COMMIT")
         except Exception as exc:
             # BEGIN or COMMIT failed (a locked or full disk, an I/O error): nothing of the group is durable.
@@ -298,6 +303,7 @@ class SqliteThreads:
 
     def _shutdown(self) -> None:
         self._writer.shutdown()
+        self._barrier_thread.shutdown()
         self._readers.shutdown()
         with self._opened_lock:
             for connection in self._opened:
