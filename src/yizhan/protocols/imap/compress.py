@@ -6,9 +6,13 @@ the socket and `inflate()` hands back what they decompress to, in pieces.
 
 Invariants:
 - Raw deflate (no zlib or gzip header) both ways, as RFC 4978 §3 requires; the inflater accepts the largest window
-  (32 KiB) a client may use. Our deflater uses a 2 KiB window and memLevel 4, about 22 KB per connection instead of
-  150 KB with zlib's defaults: any inflater reads a stream made with a smaller window, and IMAP responses are
-  short, so the ratio barely changes.
+  (32 KiB) a client may use. Our deflater uses a 2 KiB window and memLevel 4, about 22 KB instead of 150 KB with
+  zlib's defaults: any inflater reads a stream made with a smaller window, and IMAP responses are short, so the
+  ratio barely changes.
+- Our deflater lives only for one burst: each burst ends with a sync flush (a byte-aligned, non-final block), and
+  the next burst's fresh deflater simply continues the stream with blocks of its own that refer to nothing before
+  them, which any inflater reads as the same stream. An idle connection (IDLE, a client between commands) so
+  holds no deflater at all; only the inflater's 32 KiB window, which the client's stream needs, stays.
 - Inflating is bounded: one `inflate()` call returns at most `chunk` octets and keeps the rest of the input for
   the next call, so a small "zip bomb" never expands in memory beyond one chunk plus what the framer's own limits
   let it buffer.
@@ -36,10 +40,9 @@ class CompressionError(ConnectionError):
 class Deflate:
     """The deflater of our responses and the inflater of the client's commands, for one connection."""
 
-    __slots__ = ("_deflater", "_inflater", "_more", "_pending", "chunk")
+    __slots__ = ("_inflater", "_more", "_pending", "chunk")
 
     def __init__(self, chunk: int = 64 * 1024) -> None:
-        self._deflater = zlib.compressobj(_LEVEL, zlib.DEFLATED, _DEFLATE_WBITS, _MEM_LEVEL)
         self._inflater = zlib.decompressobj(_INFLATE_WBITS)
         self._pending = b""
         # True when the last inflate filled its chunk: zlib may hold more output even with no input left.
@@ -48,7 +51,8 @@ class Deflate:
 
     def compress(self, data: bytes) -> bytes:
         """`data` deflated and sync-flushed (RFC 4978 §4: the client must be able to read it now)."""
-        return self._deflater.compress(data) + self._deflater.flush(zlib.Z_SYNC_FLUSH)
+        deflater = zlib.compressobj(_LEVEL, zlib.DEFLATED, _DEFLATE_WBITS, _MEM_LEVEL)
+        return deflater.compress(data) + deflater.flush(zlib.Z_SYNC_FLUSH)
 
     @property
     def has_input(self) -> bool:
