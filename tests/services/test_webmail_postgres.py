@@ -5,51 +5,30 @@ gives the same answers as the plain plans."""
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from tests.conftest import make_settings
 from tests.mailfactory import make_message
+from tests.support.postgres import fresh_database
 from yizhan.config.paths import DataPaths
 from yizhan.services.runtime import Services
 from yizhan.services.webmail import ListOptions, MessageRef, WebmailService
 from yizhan.store.weblist import PageRequest, WebList
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1/test"
-
-
-async def _pg_reachable() -> bool:
-    try:
-        conn = await asyncio.wait_for(asyncpg.connect(PG_ADMIN), 3)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return False
-    await conn.close()
-    return True
-
 
 @pytest.fixture
 async def pg_services(tmp_path: Path) -> AsyncIterator[Services]:
-    if not await _pg_reachable():
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1")
-    name = "yz_" + secrets.token_hex(6)
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f"CREATE DATABASE {name}")
-    await admin.close()
-    settings = make_settings(store={"database_url": f"postgresql+asyncpg://postgres@127.0.0.1/{name}"})
-    services = await Services.open(settings, DataPaths(tmp_path / "data"))
-    try:
-        yield services
-    finally:
-        await services.close()
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
+    async with fresh_database() as url:
+        settings = make_settings(store={"database_url": url})
+        services = await Services.open(settings, DataPaths(tmp_path / "data"))
+        try:
+            yield services
+        finally:
+            await services.close()
 
 
 async def test_large_folder_reads_on_postgresql(pg_services: Services) -> None:

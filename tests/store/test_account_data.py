@@ -3,16 +3,14 @@ deliverylog.py), on SQLite and, when reachable, on the local PostgreSQL (a fresh
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from tests.support.postgres import fresh_database
 from yizhan.mail.contactcard import ContactCard
 from yizhan.store.audit import AuditLog
 from yizhan.store.contacts import Contacts, ContactWrite
@@ -23,39 +21,22 @@ from yizhan.store.store import Store
 from yizhan.store.tokens import Tokens
 from yizhan.util.errors import AlreadyExists, NotFound, QuotaExceeded
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1/test"
-
-
-async def _pg_reachable() -> bool:
-    try:
-        conn = await asyncio.wait_for(asyncpg.connect(PG_ADMIN), 3)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return False
-    await conn.close()
-    return True
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    url = None
-    name = ""
-    if request.param == "postgresql":
-        if not await _pg_reachable():
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1")
-        name = "yz_" + secrets.token_hex(6)
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f"CREATE DATABASE {name}")
-        await admin.close()
-        url = f"postgresql+asyncpg://postgres@127.0.0.1/{name}"
-    s = await Store.open(url, tmp_path / "y.db", tmp_path / "blobs")
-    try:
-        yield s
-    finally:
-        await s.close()
-        if name:
-            admin = await asyncpg.connect(PG_ADMIN)
-            await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-            await admin.close()
+    if request.param == "sqlite":
+        s = await Store.open(None, tmp_path / "y.db", tmp_path / "blobs")
+        try:
+            yield s
+        finally:
+            await s.close()
+        return
+    async with fresh_database() as url:
+        s = await Store.open(url, tmp_path / "y.db", tmp_path / "blobs")
+        try:
+            yield s
+        finally:
+            await s.close()
 
 
 async def _accounts(store: Store) -> tuple[int, int]:

@@ -5,13 +5,17 @@ called) or, to simulate an I/O error, replaced."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 import yizhan.store.blobs as blobs_module
+from tests.conftest import make_settings
 from tests.mailfactory import make_message
+from tests.support.postgres import fresh_database
+from yizhan.config.paths import DataPaths
 from yizhan.services.runtime import Services
 from yizhan.store.sqlrun import Tx
 
@@ -111,3 +115,26 @@ async def test_delivery_files_the_message_with_its_name_synced(mailbox: Services
     name = blobs_module.blob_name(raw)
     assert str(mailbox.store.blobs.path(name).parent) in synced
     assert not mailbox.store.blobs.has_pending()
+
+
+async def test_on_postgresql_appends_and_deliveries_publish_their_blobs(tmp_path: Path) -> None:
+    # PostgreSQL runs each write in its own transaction (no group writer): the barrier runs before each commit.
+    async with fresh_database() as url:
+        services = await Services.open(make_settings(store={"database_url": url}), DataPaths(tmp_path / "data"))
+        try:
+            await services.directory.add_domain("example.com")
+            await services.directory.add_account("alice@example.com", "password1")
+            account = await services.directory.account("alice@example.com")
+            raws = [make_message(subject=f"pg {n}") for n in range(5)]
+            await asyncio.gather(
+                services.delivery.deliver(raws[0], "bob@example.org", ["alice@example.com"]),
+                services.delivery.deliver(raws[1], "bob@example.org", ["alice@example.com"]),
+                *(services.mailbox.append(account.id, "INBOX", raw, []) for raw in raws[2:]))
+            assert not services.store.blobs.has_pending()
+            folder = await services.store.folders.get(account.id, "INBOX")
+            assert folder is not None
+            filed = await services.store.messages.page(folder.id, limit=10)
+            assert sorted(services.store.blobs.read(item.blob) for item in filed) == sorted(raws)
+            assert not any(p.name.startswith(".tmp-") for p in services.store.blobs.root.rglob("*"))
+        finally:
+            await services.close()
