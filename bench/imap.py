@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.machine import calibration_ms, cpu_snapshot, machine_report
+from bench.machine import calibration_ms, cpu_snapshot, machine_report, thread_cpu, thread_shares
 
 PORT_FLAGS = [f"--{name}-port=0" for name in ("smtp", "submission", "smtps", "lmtp", "imap", "imaps", "pop3",
                                                "pop3s", "http")]
@@ -271,10 +271,12 @@ def main() -> None:
             calibration = calibration_ms()
             machine = cpu_snapshot()
             cpu = cpu_seconds(process.pid)
+            threads = thread_cpu(process.pid)
             result = asyncio.run(run(port, args.clients, args.seconds, addresses, args.rounds, args.size,
                                      args.readonly))
             cpu = cpu_seconds(process.pid) - cpu
             report = machine_report(machine, calibration)
+            threads = thread_shares(threads, thread_cpu(process.pid), float(result["seconds"]))  # type: ignore[arg-type]
             rss = peak_rss_mb(process.pid)
             if spy is not None:
                 spy.wait(60)
@@ -287,7 +289,8 @@ def main() -> None:
                       "mailboxes": args.mailboxes, "size_kb": args.size,
                       **result, "server_cpu_s": round(cpu, 2),
                       "server_cpu_ms_per_command": round(1000 * cpu / max(1, commands), 3),
-                      "server_peak_rss_mb": round(rss, 1), "cpus": os.cpu_count(), "load_before": round(load, 2),
+                      "server_peak_rss_mb": round(rss, 1), "server_threads_cores": threads,
+                      "cpus": os.cpu_count(), "load_before": round(load, 2),
                       "load_after": round(os.getloadavg()[0], 2), "machine": report}), flush=True)
 
 

@@ -8,7 +8,10 @@ and a calibration: the time of a fixed pure-Python loop, taken just before the r
 
 from __future__ import annotations
 
+import os
+import re
 import time
+from pathlib import Path
 
 # /proc/stat "cpu" fields: user nice system idle iowait irq softirq steal guest guest_nice.
 _BUSY = (0, 1, 2, 5, 6)
@@ -50,3 +53,27 @@ def calibration_ms(rounds: int = 3) -> float:
 def machine_report(before: list[int], calibration: float) -> dict[str, object]:
     """The `machine` object every bench prints: CPU shares since `before` and the calibration taken then."""
     return {"cpu": cpu_shares(before, cpu_snapshot()), "calibration_ms": calibration}
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the threads of `pid`, summed by native name with any trailing number dropped
+    ("sqlite-reader-2" and "asyncio_5" count as "sqlite-reader" and "asyncio"); the server names its threads
+    (yizhan/util/threads.py), and its event loop runs in the thread named after the process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        group = re.sub(r"[-_]\d*$", "", name)
+        totals[group] = totals.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
+def thread_shares(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """Cores each thread group kept busy between two `thread_cpu` readings, busiest first (those above 1%)."""
+    shares = {name: (after[name] - before.get(name, 0.0)) / max(seconds, 1e-9) for name in after}
+    return {name: round(share, 2) for name, share in sorted(shares.items(), key=lambda item: -item[1])
+            if share >= 0.01}

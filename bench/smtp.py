@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.machine import calibration_ms, cpu_snapshot, machine_report
+from bench.machine import calibration_ms, cpu_snapshot, machine_report, thread_cpu, thread_shares
 from tests.support.dnsserver import DnsTestServer
 
 PORT_FLAGS = [f"--{name}-port=0" for name in ("smtp", "submission", "smtps", "lmtp", "imap", "imaps", "pop3",
@@ -196,6 +196,7 @@ def main() -> None:
             calibration = calibration_ms()
             machine = cpu_snapshot()
             user, system = cpu_times(process.pid)
+            threads = thread_cpu(process.pid)
             result = asyncio.run(run(port, args.connections, args.messages, args.size, mailboxes))
             user, system = (after - before for after, before in zip(cpu_times(process.pid), (user, system),
                                                                     strict=True))
@@ -204,6 +205,7 @@ def main() -> None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(60)
             report = machine_report(machine, calibration)
+            threads = thread_shares(threads, thread_cpu(process.pid), float(result["seconds"]))  # type: ignore[arg-type]
             delivered = result["messages"]
             assert isinstance(delivered, int)
             rss = peak_rss_mb(process.pid)
@@ -215,7 +217,8 @@ def main() -> None:
                       "server_cpu_s": round(cpu, 2),
                       "server_cpu_ms_per_message": round(1000 * cpu / max(1, delivered), 2),
                       "server_system_cpu_share": round(system / cpu, 2) if cpu else 0.0,
-                      "server_peak_rss_mb": round(rss, 1), "cpus": os.cpu_count(), "load_before": round(load, 2),
+                      "server_peak_rss_mb": round(rss, 1), "server_threads_cores": threads,
+                      "cpus": os.cpu_count(), "load_before": round(load, 2),
                       "load_after": round(load_average(), 2),
                       "machine": report}), flush=True)
 

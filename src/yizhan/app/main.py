@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +15,7 @@ from yizhan.app.server import Server
 from yizhan.cli.common import ConfigOption, DataOption, console, fail, settings_for
 from yizhan.cli.main import cli
 from yizhan.util.errors import YizhanError
+from yizhan.util.threads import name_this_thread
 
 PortOption = Annotated[int | None, typer.Option(show_default=False)]
 
@@ -54,6 +56,8 @@ def serve(
 async def _serve(server: Server) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # asyncio's own threads (parsing, file reads) under a name `top -H` shows (util/threads.py).
+    loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="asyncio", initializer=name_this_thread))
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await server.start()

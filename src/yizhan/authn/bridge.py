@@ -22,12 +22,13 @@ from typing import Any, TypeVar
 
 from yizhan.dns.resolver import Resolver
 from yizhan.util.errors import TemporaryFailure
+from yizhan.util.threads import name_this_thread
 
 T = TypeVar("T")
 
 # The checks wait on DNS for seconds at a time: they get their own threads, so they never hold up the default
 # executor's threads, which the store uses for fsync (acknowledging mail must not wait behind a slow DNS server).
-_EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="yizhan-authn")
+_EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="authn", initializer=name_this_thread)
 
 
 async def run_blocking(function: Callable[..., T], *args: Any) -> T:

@@ -17,11 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from yizhan.util.threads import name_this_thread
+
 _hasher = PasswordHasher()
 
 # Hashes computed at once: one per core, at most four (each takes 64 MiB while it runs).
 HASH_CONCURRENCY = max(1, min(4, os.cpu_count() or 1))
-_pool = ThreadPoolExecutor(max_workers=HASH_CONCURRENCY, thread_name_prefix="argon2")
+_pool = ThreadPoolExecutor(max_workers=HASH_CONCURRENCY, thread_name_prefix="argon2", initializer=name_this_thread)
 
 MIN_LENGTH = 8
 

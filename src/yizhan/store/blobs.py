@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from yizhan.util.durable import can_sync_filesystem, fsync_directory, sync_filesystem
+from yizhan.util.threads import name_this_thread
 
 # Several fsyncs in flight at once let the file system's journal commit them together.
 _SYNC_THREADS = 16
@@ -96,7 +97,8 @@ class BlobStore:
         self._directories: set[str] = set()
         # Temporary names are unique per process (pid) and per write (this counter), created with O_EXCL.
         self._serial = itertools.count()
-        self._pool = ThreadPoolExecutor(max_workers=_SYNC_THREADS, thread_name_prefix="blob-sync")
+        self._pool = ThreadPoolExecutor(max_workers=_SYNC_THREADS, thread_name_prefix="blob-sync",
+                                        initializer=name_this_thread)
         # Deferred writes (`put(defer=True)`) waiting for the barrier: (temporary path, final path, directory),
         # and directories whose entries still need an fsync. `_sync_lock` is held while a barrier runs.
         self._waiting: list[tuple[str, str, str]] = []

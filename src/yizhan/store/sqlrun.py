@@ -30,6 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from yizhan.util.threads import name_this_thread
+
 T = TypeVar("T")
 
 _PLACEHOLDER = re.compile(r"\?")
@@ -146,6 +148,7 @@ class _Workers:
             thread.start()
 
     def _work(self) -> None:
+        name_this_thread()
         while (job := self._jobs.get()) is not None:
             fn, loop, future = job
             try:
@@ -204,7 +207,8 @@ class SqliteThreads:
         # Run beside every group's functions, and waited for before its COMMIT (`Database.add_commit_barrier`);
         # one that raises fails the whole group.
         self.barriers: list[Callable[[], None]] = []
-        self._barrier_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-barrier")
+        self._barrier_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-barrier",
+                                                  initializer=name_this_thread)
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
