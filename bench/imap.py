@@ -276,7 +276,9 @@ def main() -> None:
                                      args.readonly))
             cpu = cpu_seconds(process.pid) - cpu
             report = machine_report(machine, calibration)
-            threads = thread_shares(threads, thread_cpu(process.pid), float(result["seconds"]))  # type: ignore[arg-type]
+            seconds = result["seconds"]
+            assert isinstance(seconds, float)
+            threads = thread_shares(threads, thread_cpu(process.pid), seconds)
             rss = peak_rss_mb(process.pid)
             if spy is not None:
                 spy.wait(60)

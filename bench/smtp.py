@@ -205,7 +205,9 @@ def main() -> None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(60)
             report = machine_report(machine, calibration)
-            threads = thread_shares(threads, thread_cpu(process.pid), float(result["seconds"]))  # type: ignore[arg-type]
+            seconds = result["seconds"]
+            assert isinstance(seconds, float)
+            threads = thread_shares(threads, thread_cpu(process.pid), seconds)
             delivered = result["messages"]
             assert isinstance(delivered, int)
             rss = peak_rss_mb(process.pid)

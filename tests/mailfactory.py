@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -34,3 +34,16 @@ def make_message(
         name, data = attachment
         msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
     return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+
+
+CONVERSATION_START = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def conversation_messages(count: int, threads: int, tag: str) -> list[bytes]:
+    """`count` messages in `threads` conversations: message n replies to message n % threads (the root, which
+    replies to nothing), subjects "t<root>", Message-IDs "<tag><n>@x.org", dates within a few hours of
+    CONVERSATION_START and out of order, so dates tie and replies may predate their roots."""
+    return [make_message(subject=f"t{n % threads}", message_id=f"<{tag}{n}@x.org>",
+                         date=CONVERSATION_START + timedelta(hours=(n * 5) % 7),
+                         in_reply_to=f"<{tag}{n % threads}@x.org>" if n >= threads else None)
+            for n in range(count)]

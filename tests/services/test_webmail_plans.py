@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.mailfactory import make_message
+from tests.mailfactory import conversation_messages, make_message
 from yizhan.services.runtime import Services
 from yizhan.services.webmail import ListOptions, WebmailService
 from yizhan.store.weblist import CONVERSATION_SQL, THREAD_WALK_SQL, PageRequest, ThreadRow, WebList, page_sql
@@ -89,11 +89,7 @@ async def test_thread_pages_by_cursor_list_every_thread_once_in_order(mailbox: S
     services = mailbox
     account = await services.store.directory.get_account("alice@example.com")
     assert account is not None
-    base = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
-    for n in range(45):
-        root = n % 13
-        raw = make_message(subject=f"t{root}", message_id=f"<c{n}@x.org>", date=base + timedelta(hours=(n * 5) % 7),
-                           in_reply_to=f"<c{root}@x.org>" if n != root else None)
+    for raw in conversation_messages(45, 13, "c"):
         await services.mailbox.append(account.id, "INBOX", raw)
     inbox = await services.store.folders.get(account.id, "INBOX")
     assert inbox is not None

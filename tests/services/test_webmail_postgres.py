@@ -6,13 +6,13 @@ gives the same answers as the plain plans."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import make_settings
-from tests.mailfactory import make_message
+from tests.mailfactory import CONVERSATION_START, conversation_messages
 from tests.support.postgres import fresh_database
 from yizhan.config.paths import DataPaths
 from yizhan.services.runtime import Services
@@ -38,11 +38,8 @@ async def test_large_folder_reads_on_postgresql(pg_services: Services) -> None:
     await services.directory.add_account("alice@example.com", "password1")
     account = await services.store.directory.get_account("alice@example.com")
     assert account is not None
-    base = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
-    for n in range(30):
-        root = n % 9
-        raw = make_message(subject=f"t{root}", message_id=f"<p{n}@x.org>", date=base + timedelta(hours=(n * 5) % 7),
-                           in_reply_to=f"<p{root}@x.org>" if n != root else None)
+    base = CONVERSATION_START
+    for n, raw in enumerate(conversation_messages(30, 9, "p")):
         await services.mailbox.append(account.id, "INBOX", raw, ["\\Seen"] if n % 2 else [])
     inbox = await services.store.folders.get(account.id, "INBOX")
     assert inbox is not None

@@ -138,3 +138,16 @@ async def test_on_postgresql_appends_and_deliveries_publish_their_blobs(tmp_path
             assert not any(p.name.startswith(".tmp-") for p in services.store.blobs.root.rglob("*"))
         finally:
             await services.close()
+
+
+async def test_writes_with_no_deferred_blob_sync_nothing(services: Services, synced: list[str]) -> None:
+    # Flag stores and expunges (most IMAP writes) name no new blob: their commits fsync no directory.
+    store = services.store
+    for _ in range(3):
+        await store.db.run_write(lambda tx: tx.one("SELECT 1"))
+    assert synced == [] and not store.blobs.has_pending()
+    name = store.blobs.put(make_message(subject="one deferred"), defer=True)
+    await store.db.run_write(lambda tx: tx.one("SELECT 1"))
+    after_first = list(synced)
+    await store.db.run_write(lambda tx: tx.one("SELECT 1"))
+    assert str(store.blobs.path(name).parent) in after_first and synced == after_first

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from yizhan.util.durable import can_sync_filesystem, fsync_directory, sync_filesystem
+from yizhan.util.durable import can_sync_filesystem, fsync_directory, fsync_path, sync_filesystem
 from yizhan.util.threads import name_this_thread
 
 # Several fsyncs in flight at once let the file system's journal commit them together.
@@ -50,14 +50,6 @@ _BULK = 32
 _FS_IOC_GETFLAGS = 0x80086601
 _FS_IOC_SETFLAGS = 0x40086602
 _FS_TOPDIR_FL = 0x00020000
-
-
-def _fsync_file(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def blob_name(data: bytes) -> str:
@@ -180,11 +172,9 @@ class BlobStore:
                 directories.add(directory)
         if bulk:
             sync_filesystem(self.root)
-        elif len(directories) == 1:
-            fsync_directory(Path(directories.pop()))
-        elif directories:
+        else:
             # Each directory fsync makes its renames durable; in parallel, the journal commits them together.
-            list(self._pool.map(fsync_directory, map(Path, directories)))
+            self._run(fsync_directory, [Path(d) for d in sorted(directories)])
         return [name for name, _ in staged]
 
     def put(self, data: bytes, defer: bool = False) -> str:
@@ -222,10 +212,9 @@ class BlobStore:
                 waiting, self._waiting = self._waiting, []
                 directories, self._unsynced = self._unsynced, set()
             try:
-                self._run(_fsync_file, [tmp for tmp, _, _ in waiting])
+                self._run(fsync_path, [tmp for tmp, _, _ in waiting])
                 for tmp, final, directory in waiting:
-                    if os.path.exists(tmp):
-                        os.replace(tmp, final)
+                    os.replace(tmp, final)
                     directories.add(directory)
                 self._run(fsync_directory, [Path(d) for d in sorted(directories)])
             except BaseException:

@@ -63,6 +63,8 @@ class Database:
         self._barriers: list[tuple[Callable[[], None], Callable[[], bool]]] = []
         if self.is_sqlite:
             self._threads = SqliteThreads(str(make_url(url).database), _sqlite_pragmas)
+            # The group writer runs the same commit barriers (one list, shared).
+            self._threads.barriers = self._barriers
             self.writer = create_async_engine(url, connect_args={"isolation_level": None}, pool_size=1,
                                               max_overflow=0, pool_timeout=60)
             self.reader = create_async_engine(url, connect_args={"isolation_level": None}, pool_size=4,
@@ -120,8 +122,6 @@ class Database:
         """Call `barrier` (blocking, on a database thread) before every write transaction commits while `pending()`
         says it has work: what a row may point at (a blob's name, store/blobs.py) is durable before the row is."""
         self._barriers.append((barrier, pending))
-        if self._threads is not None:
-            self._threads.barriers.append(barrier)
 
     async def _barrier(self) -> None:
         for barrier, pending in self._barriers:

@@ -204,9 +204,10 @@ class SqliteThreads:
         self._closed = False
         # Called with every statement the transaction functions run (for tests; `Database.trace`).
         self.tracers: list[Callable[[str], None]] = []
-        # Run beside every group's functions, and waited for before its COMMIT (`Database.add_commit_barrier`);
-        # one that raises fails the whole group.
-        self.barriers: list[Callable[[], None]] = []
+        # (barrier, pending) pairs (`Database.add_commit_barrier`): a barrier whose `pending()` is true when a group
+        # begins runs beside the group's functions and is waited for before its COMMIT; one that raises fails the
+        # whole group.
+        self.barriers: list[tuple[Callable[[], None], Callable[[], bool]]] = []
         self._barrier_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-barrier",
                                                   initializer=name_this_thread)
 
@@ -235,7 +236,7 @@ class SqliteThreads:
         outcomes: list[tuple[bool, Any]] = []
         # The barriers (the blobs these rows name, made durable) run on their own thread while the functions
         # run here: their fsyncs overlap the SQL. Everything they cover was submitted before this group began.
-        barriers = [self._barrier_thread.submit(barrier) for barrier in self.barriers]
+        barriers = [self._barrier_thread.submit(barrier) for barrier, pending in self.barriers if pending()]
         try:
             connection.execute("BEGIN IMMEDIATE")
             for fn in fns:

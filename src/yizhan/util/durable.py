@@ -7,21 +7,26 @@ sees a partially written file under the final name. These calls block: run them 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from pathlib import Path
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-_syncfs = getattr(_libc, "syncfs", None)
+from yizhan.util.libc import libc
+
+_syncfs = getattr(libc, "syncfs", None)
 
 
-def fsync_directory(path: Path) -> None:
-    """Make the directory entries of `path` (creations, renames) durable."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+def fsync_path(path: str | Path, flags: int = 0) -> None:
+    """fsync the file (or, with O_DIRECTORY in `flags`, the directory) at `path`."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | flags)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_directory(path: Path) -> None:
+    """Make the directory entries of `path` (creations, renames) durable."""
+    fsync_path(path, getattr(os, "O_DIRECTORY", 0))
 
 
 def write_temporary(directory: Path, name: str, data: bytes, sync: bool = True) -> Path:

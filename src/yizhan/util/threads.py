@@ -9,17 +9,13 @@ Elsewhere, or if the call fails, nothing changes: a name is only a label.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 import threading
 
-_PR_SET_NAME = 15
+from yizhan.util.libc import libc
 
-try:
-    _libc: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True) \
-        if sys.platform.startswith("linux") else None
-except OSError:
-    _libc = None
+_PR_SET_NAME = 15
+_libc = libc if sys.platform.startswith("linux") else None
 
 
 def name_this_thread() -> None:
