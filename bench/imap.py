@@ -3,15 +3,23 @@ imaptest uses: LOGIN, LIST, SELECT, then rounds of FETCH (headers of the last me
 STORE (flags), STORE (\\Deleted), EXPUNGE and APPEND, and LOGOUT; then again from a new connection.
 
     python bench/imap.py [--clients 10] [--seconds 20] [--mailboxes 10] [--messages 50] [--rounds 3]
-                         [--size 3] [--readonly] [--profile FILE]
+                         [--size 3] [--readonly] [--profile FILE] [--workers 1]
 
 Prints one JSON line: commands, seconds, commands/s, errors (tagged NO/BAD, dropped connections) with the first few,
 ms per command (mean and p95) for each command, the server's CPU seconds over the run (and per command), its peak
-resident memory, and the load average before and after (the machine may be shared). Several clients share each
-mailbox, so sessions see each other's EXPUNGEs and new messages as real clients do. The clients are a lean asyncio
-IMAP client in this process (one command at a time, no pipelining), the server a separate process, as in production.
+resident memory, the cores each of its thread groups kept busy, and the load average before and after (the machine
+may be shared). Several clients share each mailbox, so sessions see each other's EXPUNGEs and new messages as real
+clients do. The clients are a lean asyncio IMAP client in this process (one command at a time, no pipelining), the
+server a separate process, as in production.
 `--profile FILE` runs py-spy on the server during the measured run and writes there its flame graph (FILE.svg) or
 its collapsed stacks (any other name).
+`--workers N` (N > 1) runs the server as a supervisor and N worker processes (YIZHAN_SERVER__WORKERS=N). The server's
+figures cover its whole process tree (bench/machine.py): server_cpu_s is summed over the supervisor and every
+descendant; server_peak_rss_mb is the sum of their peaks (more than they use together, since they share pages),
+each one's in server_peak_rss_mb_each; server_threads_cores groups threads by name across the processes, main threads
+keeping their process's name ("yizhan" for the supervisor, "python3.11" or the like for workers started as
+`python -m`: where each process's event loop runs). The time of threads that ended, and of reaped child processes,
+shows there as "(ended)", so the groups add up to server_cpu_s. With --profile, py-spy samples the workers too.
 Target (2-core machine, 10 and 50 clients): >= 1900 commands/s with 0 errors.
 """
 
@@ -33,7 +41,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.machine import calibration_ms, cpu_snapshot, machine_report, thread_cpu, thread_shares
+from bench.machine import (
+    calibration_ms,
+    cpu_snapshot,
+    machine_report,
+    process_tree,
+    processes_report,
+    thread_cpu,
+    thread_shares,
+    tree_cpu_seconds,
+)
 
 PORT_FLAGS = [f"--{name}-port=0" for name in ("smtp", "submission", "smtps", "lmtp", "imap", "imaps", "pop3",
                                                "pop3s", "http")]
@@ -51,15 +68,18 @@ def environment(data: Path, **extra: str) -> dict[str, str]:
     return env | {"YIZHAN_DATA": str(data), "COLUMNS": "200", **extra}
 
 
-def start_server(data: Path, connections: int, tls: bool = False) -> tuple[subprocess.Popen[str], int]:
-    """`yizhan serve` with every port picked by the kernel; returns the process and its IMAP port (STARTTLS, or
-    implicit TLS with `tls`)."""
+def start_server(data: Path, connections: int, tls: bool = False,
+                 workers: int = 1) -> tuple[subprocess.Popen[str], int]:
+    """`yizhan serve` with every port picked by the kernel, as a supervisor and `workers` worker processes if more
+    than one; returns the process and its IMAP port (STARTTLS, or implicit TLS with `tls`)."""
     # Every bench connection comes from 127.0.0.1 and logs in to one of a few mailboxes: the per-address and
     # per-account limits are raised to fit, with room for the connections a client has left (after LOGOUT) that the
     # server is still closing while the client reconnects.
     room = str(max(50, 2 * connections + 10))
     env = environment(data, YIZHAN_LOG__LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
                       YIZHAN_IMAP__MAX_CONNECTIONS_PER_IP=room, YIZHAN_IMAP__MAX_CONNECTIONS_PER_ACCOUNT=room)
+    if workers > 1:
+        env["YIZHAN_SERVER__WORKERS"] = str(workers)
     process = subprocess.Popen([*yizhan(), "serve", *PORT_FLAGS], stdout=subprocess.PIPE, text=True, env=env)
     assert process.stdout is not None
     port = 0
@@ -224,21 +244,6 @@ async def run(port: int, clients: int, seconds: float, addresses: list[str], rou
             "errors": len(errors), "first_errors": errors[:3], "per_command": per_command}
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far (/proc/PID/stat, fields 14 and 15)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=10)
@@ -249,10 +254,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=3, help="KB per message")
     parser.add_argument("--readonly", action="store_true", help="only commands that change nothing (diagnosis)")
     parser.add_argument("--profile", type=Path, help="write a py-spy flame graph of the server here")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (YIZHAN_SERVER__WORKERS)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        process, port = start_server(data, args.clients)
+        process, port = start_server(data, args.clients, workers=args.workers)
         spy: subprocess.Popen[bytes] | None = None
         try:
             addresses = add_mailboxes(data, args.mailboxes)
@@ -264,22 +270,25 @@ def main() -> None:
                 kind = "flamegraph" if args.profile.suffix == ".svg" else "raw"
                 # BENCH_SPY_FLAGS="--gil" samples only the thread holding the GIL (where Python time goes).
                 flags = os.environ.get("BENCH_SPY_FLAGS", "--nonblocking").split()
+                if args.workers > 1:
+                    flags.append("--subprocesses")
                 spy = subprocess.Popen(["py-spy", "record", "-p", str(process.pid), "-d", str(int(args.seconds)),
                                         "-o", str(args.profile), "--format", kind, *flags],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             load = os.getloadavg()[0]
             calibration = calibration_ms()
             machine = cpu_snapshot()
-            cpu = cpu_seconds(process.pid)
+            processes = process_tree(process.pid)
+            cpu = tree_cpu_seconds(process.pid)
             threads = thread_cpu(process.pid)
             result = asyncio.run(run(port, args.clients, args.seconds, addresses, args.rounds, args.size,
                                      args.readonly))
-            cpu = cpu_seconds(process.pid) - cpu
+            cpu = tree_cpu_seconds(process.pid) - cpu
             report = machine_report(machine, calibration)
             seconds = result["seconds"]
             assert isinstance(seconds, float)
             threads = thread_shares(threads, thread_cpu(process.pid), seconds)
-            rss = peak_rss_mb(process.pid)
+            memory = processes_report(process.pid, processes)
             if spy is not None:
                 spy.wait(60)
         finally:
@@ -288,10 +297,10 @@ def main() -> None:
     commands = result["commands"]
     assert isinstance(commands, int)
     print(json.dumps({"bench": "imap", "mix": "readonly" if args.readonly else "imaptest", "clients": args.clients,
-                      "mailboxes": args.mailboxes, "size_kb": args.size,
+                      "workers": args.workers, "mailboxes": args.mailboxes, "size_kb": args.size,
                       **result, "server_cpu_s": round(cpu, 2),
                       "server_cpu_ms_per_command": round(1000 * cpu / max(1, commands), 3),
-                      "server_peak_rss_mb": round(rss, 1), "server_threads_cores": threads,
+                      **memory, "server_threads_cores": threads,
                       "cpus": os.cpu_count(), "load_before": round(load, 2),
                       "load_after": round(os.getloadavg()[0], 2), "machine": report}), flush=True)
 

@@ -2,12 +2,21 @@
 listener of a real `yizhan serve` process; a message counts when its 250 arrived, i.e. when it was stored, indexed and
 fsynced.
 
-    python bench/smtp.py [--connections 10] [--messages 3000] [--size 10] [--mailboxes 10]
+    python bench/smtp.py [--connections 10] [--messages 3000] [--size 10] [--mailboxes 10] [--workers 1]
 
 Prints one JSON line: messages, seconds, messages/s, errors, the server's CPU seconds over the run (and per
-message), its peak resident memory (MB), and the load average before and after (the machine may be shared).
+message), its peak resident memory (MB), the cores each of its thread groups kept busy, and the load average before
+and after (the machine may be shared).
 The clients are a lean asyncio SMTP client (MAIL, RCPT and DATA pipelined, RFC 2920) in this process, the server a
 separate process, as in production. Target (2-core machine, 10 connections, 10 KB): >= 500 messages/s.
+
+`--workers N` (N > 1) runs the server as a supervisor and N worker processes (YIZHAN_SERVER__WORKERS=N). The server's
+figures cover its whole process tree (bench/machine.py): server_cpu_s is summed over the supervisor and every
+descendant; server_peak_rss_mb is the sum of their peaks (more than they use together, since they share pages),
+each one's in server_peak_rss_mb_each; server_threads_cores groups threads by name across the processes, main threads
+keeping their process's name ("yizhan" for the supervisor, "python3.11" or the like for workers started as
+`python -m`: where each process's event loop runs). The time of threads that ended, and of reaped child processes,
+shows there as "(ended)", so the groups add up to server_cpu_s.
 """
 
 from __future__ import annotations
@@ -26,7 +35,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.machine import calibration_ms, cpu_snapshot, machine_report, thread_cpu, thread_shares
+from bench.machine import (
+    calibration_ms,
+    cpu_snapshot,
+    machine_report,
+    process_tree,
+    processes_report,
+    thread_cpu,
+    thread_shares,
+    tree_cpu_times,
+)
 from tests.support.dnsserver import DnsTestServer
 
 PORT_FLAGS = [f"--{name}-port=0" for name in ("smtp", "submission", "smtps", "lmtp", "imap", "imaps", "pop3",
@@ -38,11 +56,14 @@ def yizhan() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "yizhan.app.main"]
 
 
-def start_server(data: Path, nameserver: str, connections: int = 10) -> tuple[subprocess.Popen[str], int]:
+def start_server(data: Path, nameserver: str, connections: int = 10,
+                 workers: int = 1) -> tuple[subprocess.Popen[str], int]:
     # All the bench's connections come from 127.0.0.1: the per-address limit (20 by default) is raised to fit.
     env = {k: v for k, v in os.environ.items() if not k.startswith("YIZHAN_")} | {
         "YIZHAN_DATA": str(data), "COLUMNS": "200", "YIZHAN_DNS__NAMESERVERS": nameserver,
         "YIZHAN_LOG__LEVEL": "WARNING", "YIZHAN_SMTP__MAX_CONNECTIONS_PER_IP": str(max(20, connections))}
+    if workers > 1:
+        env["YIZHAN_SERVER__WORKERS"] = str(workers)
     process = subprocess.Popen([*yizhan(), "serve", *PORT_FLAGS], stdout=subprocess.PIPE, text=True, env=env)
     assert process.stdout is not None
     port = 0
@@ -126,29 +147,8 @@ async def session(port: int, numbers: list[int], size_kb: int, mailboxes: list[s
     return sent
 
 
-def cpu_times(pid: int) -> tuple[float, float]:
-    """User and system CPU time the process has used so far (/proc/PID/stat, fields 14 and 15)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far."""
-    return sum(cpu_times(pid))
-
-
 def load_average() -> float:
     return os.getloadavg()[0]
-
-
-def peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def run(port: int, connections: int, messages: int, size_kb: int, mailboxes: list[str]) -> dict[str, object]:
@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--mailboxes", type=int, default=10)
     parser.add_argument("--dns-ttl", type=int, default=300, help="TTL of the sender's SPF and DMARC records")
     parser.add_argument("--profile", type=Path, help="write py-spy's samples of the server (GIL holder) here")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (YIZHAN_SERVER__WORKERS)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, DnsTestServer() as dns:
         # The sender's domain publishes SPF and DMARC on the project's DNS server, as a real sender's would, with
@@ -180,7 +181,7 @@ def main() -> None:
         dns.add("example.org", "TXT", "v=spf1 ip4:127.0.0.1 -all", ttl=args.dns_ttl)
         dns.add("_dmarc.example.org", "TXT", "v=DMARC1; p=none", ttl=args.dns_ttl)
         data = Path(tmp) / "data"
-        process, port = start_server(data, dns.address, args.connections)
+        process, port = start_server(data, dns.address, args.connections, args.workers)
         try:
             mailboxes = add_mailboxes(data, args.mailboxes)
             # A short warm-up (connections, caches), not counted.
@@ -189,16 +190,19 @@ def main() -> None:
             spy = None
             if args.profile:
                 # Collapsed stacks of the thread holding the GIL, until interrupted after the run.
+                # With workers, --subprocesses samples the worker processes too.
                 spy = subprocess.Popen(["py-spy", "record", "-p", str(process.pid), "-o", str(args.profile),
-                                        "--format", "raw", "--gil"],
+                                        "--format", "raw", "--gil",
+                                        *(["--subprocesses"] if args.workers > 1 else [])],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
             calibration = calibration_ms()
             machine = cpu_snapshot()
-            user, system = cpu_times(process.pid)
+            processes = process_tree(process.pid)
+            user, system = tree_cpu_times(process.pid)
             threads = thread_cpu(process.pid)
             result = asyncio.run(run(port, args.connections, args.messages, args.size, mailboxes))
-            user, system = (after - before for after, before in zip(cpu_times(process.pid), (user, system),
+            user, system = (after - before for after, before in zip(tree_cpu_times(process.pid), (user, system),
                                                                     strict=True))
             cpu = user + system
             if spy is not None:
@@ -210,16 +214,16 @@ def main() -> None:
             threads = thread_shares(threads, thread_cpu(process.pid), seconds)
             delivered = result["messages"]
             assert isinstance(delivered, int)
-            rss = peak_rss_mb(process.pid)
+            memory = processes_report(process.pid, processes)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(60)
-    print(json.dumps({"bench": "smtp", "connections": args.connections, "size_kb": args.size, "dns_ttl": args.dns_ttl,
-                      **result,
+    print(json.dumps({"bench": "smtp", "connections": args.connections, "workers": args.workers,
+                      "size_kb": args.size, "dns_ttl": args.dns_ttl, **result,
                       "server_cpu_s": round(cpu, 2),
                       "server_cpu_ms_per_message": round(1000 * cpu / max(1, delivered), 2),
                       "server_system_cpu_share": round(system / cpu, 2) if cpu else 0.0,
-                      "server_peak_rss_mb": round(rss, 1), "server_threads_cores": threads,
+                      **memory, "server_threads_cores": threads,
                       "cpus": os.cpu_count(), "load_before": round(load, 2),
                       "load_after": round(load_average(), 2),
                       "machine": report}), flush=True)

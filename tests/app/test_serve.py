@@ -19,9 +19,12 @@ PORT_FLAGS = [f"--{name}-port=0" for name in ("smtp", "submission", "smtps", "lm
                                                "pop3s", "http")]
 
 
-def start_serve(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
+def start_serve(data_dir: Path, *extra: str, environment: dict[str, str] | None = None
+                ) -> tuple[subprocess.Popen[str], list[str]]:
+    """`yizhan serve` on free ports with `extra` flags and `environment` added (e.g. YIZHAN_* settings)."""
     process = subprocess.Popen([*yizhan_command(), "serve", *PORT_FLAGS, *extra], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=clean_environment(data_dir))
+                               stderr=subprocess.PIPE, text=True,
+                               env=clean_environment(data_dir) | (environment or {}))
     lines: list[str] = []
     deadline = time.monotonic() + 60
     assert process.stdout is not None

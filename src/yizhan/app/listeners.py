@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from yizhan.app.placeholders import greeting_handler
 from yizhan.protocols.listening import Endpoint, ListenerSpec
@@ -27,7 +28,18 @@ LISTENERS = (
 )
 
 
-Opener = Callable[[Services, Endpoint], Awaitable[asyncio.Server]]
+class Listener(Protocol):
+    """What the server needs of an opened listener: asyncio's `Server`, or a wrapper like the web's."""
+
+    @property
+    def sockets(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+    async def wait_closed(self) -> None: ...
+
+
+Opener = Callable[[Services, Endpoint], Awaitable[Listener]]
 # The bound port of each listener opened so far, by name (the web's autoconfig describes them).
 Ports = Callable[[], dict[str, int]]
 
@@ -39,8 +51,8 @@ def openers(ports: Ports | None = None) -> dict[str, Opener]:
     from yizhan.protocols.smtp.server import open_lmtp, open_smtp
     from yizhan.web.server import open_web
 
-    async def open_http(services: Services, endpoint: Endpoint) -> asyncio.Server:
-        return await open_web(services, endpoint.host, endpoint.port, ports)
+    async def open_http(services: Services, endpoint: Endpoint) -> Listener:
+        return await open_web(services, endpoint.host, endpoint.port, ports, endpoint.reuse_port)
 
     return {"pop3": open_pop3, "smtp": open_smtp, "lmtp": open_lmtp, "imap": open_imap, "http": open_http}
 
@@ -49,11 +61,12 @@ async def open_placeholder(services: Services, endpoint: Endpoint) -> asyncio.Se
     spec = endpoint.spec
     handler = greeting_handler(spec.kind, services.settings.server.hostname)
     return await asyncio.start_server(handler, endpoint.host, endpoint.port,
-                                      ssl=endpoint.tls if spec.tls == "implicit" else None)
+                                      ssl=endpoint.tls if spec.tls == "implicit" else None,
+                                      reuse_port=endpoint.reuse_port or None)
 
 
 async def open_listener(services: Services, endpoint: Endpoint,
-                        ports: Ports | None = None) -> tuple[asyncio.Server, str]:
+                        ports: Ports | None = None) -> tuple[Listener, str]:
     """Open one listener; returns the server and its state for the table ("ready" or "placeholder")."""
     opener = openers(ports).get(endpoint.spec.kind)
     if opener is None:

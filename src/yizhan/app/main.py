@@ -9,9 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+from yizhan.app.banner import print_table
+from yizhan.app.eventloop import loop_factory
+from yizhan.app.logs import configure_logging
 from yizhan.app.server import Server
+from yizhan.app.supervisor import supervise
 from yizhan.cli.common import ConfigOption, DataOption, console, fail, settings_for
 from yizhan.cli.main import cli
 from yizhan.util.errors import YizhanError
@@ -30,6 +33,8 @@ def serve(
     smtp_port: PortOption = None, submission_port: PortOption = None, smtps_port: PortOption = None,
     lmtp_port: PortOption = None, imap_port: PortOption = None, imaps_port: PortOption = None,
     pop3_port: PortOption = None, pop3s_port: PortOption = None, http_port: PortOption = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes sharing the listeners [default: 1]",
+                                                show_default=False)] = None,
 ) -> None:
     """Start the mail system (creates the data directory, database, certificate and first admin if needed)."""
     overrides: dict[str, Any] = {}
@@ -40,15 +45,22 @@ def serve(
              "imap": imap_port, "imaps": imaps_port, "pop3": pop3_port, "pop3s": pop3s_port, "http": http_port}
     if any(v is not None for v in ports.values()):
         overrides["listen"] = {k: v for k, v in ports.items() if v is not None}
+    if workers is not None:
+        overrides.setdefault("server", {})["workers"] = workers
     settings, paths = settings_for(data, config, overrides)
-    logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # aiosmtpd logs every command and reply at INFO (its "mail.log" logger), and Alembic every migration step:
-    # protocol transcripts only at DEBUG, so a busy server's log stays readable and cheap.
-    if settings.log.level != "DEBUG":
-        for noisy in ("mail.log", "alembic"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    if settings.server.workers > 1:
+        configure_logging(settings, "supervisor")
+        try:
+            supervise(settings, paths)
+        except (YizhanError, OSError) as exc:
+            raise fail(f"cannot start: {exc}") from exc
+        return
+    configure_logging(settings)
     try:
-        asyncio.run(_serve(Server(settings, paths)))
+        loop_name, factory = loop_factory(settings.server.event_loop)
+        logging.getLogger(__name__).info("event loop: %s", loop_name)
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(_serve(Server(settings, paths)))
     except (YizhanError, OSError) as exc:
         raise fail(f"cannot start: {exc}") from exc
 
@@ -71,16 +83,7 @@ async def _serve(server: Server) -> None:
 
 
 def _print_table(server: Server) -> None:
-    console.print(f"[bold]Yizhan 驿站[/] — data directory {server.paths.root}", highlight=False)
-    table = Table("service", "listening on", "TLS", "state")
-    for item in server.listening:
-        table.add_row(item.spec.description, f"{item.host}:{item.port}", item.spec.tls, item.state)
-    console.print(table)
-    if server.first_admin:
-        address, password = server.first_admin
-        console.print(f"first administrator: [bold]{address}[/]  password: [bold]{password}[/]", highlight=False)
-        console.print("(shown only this once: write it down, or change it with `yizhan user passwd`)")
-    console.print("ready — press Ctrl-C to stop", highlight=False)
+    print_table(server.paths, server.listening, server.first_admin)
 
 
 def main() -> None:

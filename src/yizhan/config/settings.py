@@ -39,6 +39,10 @@ class ServerConfig(_Section):
     hostname: str = Field("localhost", min_length=1, description="Name used in greetings and Received headers")
     domain: str = Field("localhost", min_length=1, description="First domain, created at the first start")
     bind: str = Field("127.0.0.1", description="Address every listener binds to")
+    workers: int = Field(1, ge=1, le=64, description="Worker processes sharing the listeners (one per core is "
+                                                    "the most that helps); 1 runs everything in one process")
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        "auto", description="Event loop: uvloop when installed (auto), always uvloop, or asyncio's own")
 
 
 class ListenConfig(_Section):

@@ -12,7 +12,10 @@ Invariants:
   while the account's `credentials_serial` and password hash are unchanged, so a password change, a reset or a
   disabled account takes effect at the next login.
 - Passwords never reach a log; failures are logged with the address, the client and the protocol.
-- State is in memory and bounded (at most `_MAX_KEYS` keys; the oldest are dropped first).
+- State is in memory and bounded (at most `_MAX_KEYS` keys; the oldest are dropped first). With several worker
+  processes, each failure (and each clearing by a right password) is told to the other workers over the mesh
+  (util/mesh.py) before the client hears the answer, so guesses spread over workers count as on one. A worker
+  that restarts starts with no failures counted (as the whole server does after a restart).
 """
 
 from __future__ import annotations
@@ -33,12 +36,15 @@ from yizhan.services.directory import DirectoryService, checked_address
 from yizhan.services.passwords import verify_password
 from yizhan.store.records import AccountRecord
 from yizhan.util.errors import AuthenticationFailed, InvalidInput, LockedOut
+from yizhan.util.mesh import Peers
 
 log = logging.getLogger(__name__)
 
 _MAX_KEYS = 100_000
 _ACCOUNT_WIDE_FACTOR = 10
 _FAILED = "authentication failed: wrong address or password"
+_FAILURE_TOPIC = "auth:failed"
+_CLEAR_TOPIC = "auth:cleared"
 
 
 @dataclass(slots=True)
@@ -94,7 +100,7 @@ def _trim(table: OrderedDict[str, Any]) -> None:
 
 class AuthService:
     def __init__(self, directory: DirectoryService, config: AuthConfig,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, peers: Peers | None = None) -> None:
         self.directory = directory
         self.config = config
         self.clock = clock
@@ -104,6 +110,9 @@ class AuthService:
         self._pairs = _FailureCounter(config.max_failures_per_account, window, lockout)
         self._ips = _FailureCounter(config.max_failures_per_ip, window, lockout)
         self._accounts = _FailureCounter(config.max_failures_per_account * _ACCOUNT_WIDE_FACTOR, window, lockout)
+        self._peers = peers if peers is not None else Peers()
+        self._peers.on(_FAILURE_TOPIC, self._failed_elsewhere)
+        self._peers.on(_CLEAR_TOPIC, self._cleared_elsewhere)
 
     async def login(self, address: str, password: str, *, client: str, protocol: str) -> AccountRecord:
         """The account for a right password; AuthenticationFailed or LockedOut otherwise."""
@@ -111,11 +120,14 @@ class AuthService:
             normalized = checked_address(address)
         except InvalidInput:
             normalized = address.strip().lower()[:320]
+        # Failures other workers counted before this login began count here too.
+        self._peers.sync()
         now = self.clock()
         self._refuse_if_locked(normalized, client, protocol, now)
         account = await self._verify(normalized, password)
         if account is not None:
             self._pairs.clear(f"{normalized}|{client}")
+            self._peers.broadcast(_CLEAR_TOPIC, f"{normalized}|{client}")
             return account
         await self._fail(normalized, client, protocol)
         raise AuthenticationFailed(_FAILED)
@@ -129,15 +141,27 @@ class AuthService:
             raise LockedOut(f"too many failed logins: try again in {seconds} seconds", seconds)
 
     async def _fail(self, address: str, client: str, protocol: str) -> None:
-        now = self.clock()
-        locked = [name for name, counter, key in (("account from this address", self._pairs, f"{address}|{client}"),
-                                                  ("address", self._ips, client),
-                                                  ("account", self._accounts, address))
-                  if counter.fail(key, now)]
+        locked = self._count_failure(address, client)
+        self._peers.broadcast(_FAILURE_TOPIC, (address, client))
         log.warning("%s login failed for %s from %s%s", protocol, address, client,
                     f"; locked ({', '.join(locked)}) for {self.config.lockout} s" if locked else "")
         if self.config.failure_delay:
             await asyncio.sleep(self.config.failure_delay)
+
+    def _count_failure(self, address: str, client: str) -> list[str]:
+        """Count one failed login; the names of the keys it locked."""
+        now = self.clock()
+        return [name for name, counter, key in (("account from this address", self._pairs, f"{address}|{client}"),
+                                                ("address", self._ips, client),
+                                                ("account", self._accounts, address))
+                if counter.fail(key, now)]
+
+    def _failed_elsewhere(self, peer: int, payload: tuple[str, str]) -> None:
+        address, client = payload
+        self._count_failure(address, client)
+
+    def _cleared_elsewhere(self, peer: int, key: str) -> None:
+        self._pairs.clear(key)
 
     async def _verify(self, address: str, password: str) -> AccountRecord | None:
         account = await self.directory.store.directory.get_account(address)

@@ -1,8 +1,14 @@
-"""The in-process event bus: store change events, published after commit, delivered to subscribers.
+"""The event bus: store change events, published after commit, delivered to subscribers.
 
 Subscribers (IDLE sessions, open web pages) each get a bounded queue; a subscriber that falls behind loses the
 oldest events and is told so by `overflowed`, after which it must re-read state from the store. Publishing never
-blocks and never fails. A PostgreSQL LISTEN/NOTIFY bus can replace this one behind the same interface.
+blocks and never fails.
+
+With several worker processes (`server.workers`), `publish` also sends the events to the other workers over the
+mesh (util/mesh.py) before it returns, and they deliver them to their own subscribers. `Subscription.pending()`
+first takes in what the other workers sent (`Peers.sync`), so a session that asks for its updates sees every
+change another worker had committed and published before it asked. A PostgreSQL LISTEN/NOTIFY bus can replace the
+mesh for several machines behind the same interface.
 """
 
 from __future__ import annotations
@@ -11,6 +17,9 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 
 from yizhan.store.events import Event
+from yizhan.util.mesh import Peers
+
+_TOPIC = "events"
 
 
 class Subscription:
@@ -32,7 +41,8 @@ class Subscription:
         return await self._queue.get()
 
     def pending(self) -> list[Event]:
-        """Every event waiting now, without blocking."""
+        """Every event waiting now, those other workers published included, without blocking."""
+        self._bus.sync()
         items = []
         while not self._queue.empty():
             items.append(self._queue.get_nowait())
@@ -53,9 +63,11 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self, capacity: int = 1000) -> None:
+    def __init__(self, capacity: int = 1000, peers: Peers | None = None) -> None:
         self._capacity = capacity
         self._by_account: dict[int | None, set[Subscription]] = {}
+        self._peers = peers if peers is not None else Peers()
+        self._peers.on(_TOPIC, self._from_peer)
 
     def subscribe(self, account_id: int | None = None) -> Subscription:
         subscription = Subscription(self, account_id, self._capacity)
@@ -70,6 +82,20 @@ class EventBus:
                 del self._by_account[subscription.account_id]
 
     def publish(self, events: Iterable[Event]) -> None:
+        batch = tuple(events)
+        if not batch:
+            return
+        self._deliver(batch)
+        self._peers.broadcast(_TOPIC, batch)
+
+    def sync(self) -> None:
+        """Deliver what other workers published and this one has received but not yet handled."""
+        self._peers.sync()
+
+    def _from_peer(self, peer: int, events: tuple[Event, ...]) -> None:
+        self._deliver(events)
+
+    def _deliver(self, events: tuple[Event, ...]) -> None:
         for event in events:
             for key in (event.account_id, None):
                 for subscription in tuple(self._by_account.get(key, ())):

@@ -33,6 +33,7 @@ from yizhan.services.submit import SubmitService
 from yizhan.services.tokens import TokenService
 from yizhan.services.transfer import TransferService
 from yizhan.store.store import Store
+from yizhan.util.mesh import Peers
 
 
 @dataclass
@@ -48,6 +49,8 @@ class Services:
     transfer: TransferService
     outbound: OutboundService
     maildrop: MaildropService
+    # The other worker processes of this server (util/mesh.py); `Peers()` when this process is the only one.
+    peers: Peers
     # IMAP (and the web's) mailbox use cases; built here so every front end shares one.
     mailbox: MailboxService = field(init=False)
     # Built from the services above (same delivery and queue), for the SMTP front ends.
@@ -67,7 +70,7 @@ class Services:
     def __post_init__(self) -> None:
         self.submit = SubmitService(self.store, self.directory, self.delivery, self.outbound)
         self.mailbox = MailboxService(self.store, self.bus, self.settings.limits.max_message_size)
-        self.sessions = SessionRegistry()
+        self.sessions = SessionRegistry(self.peers)
         self.reading = ReadingService(self.mailbox)
         self.compose = ComposeService(self.mailbox, self.submit, self.store,
                                       ComposeLimits(max_bytes=self.settings.limits.max_message_size))
@@ -79,19 +82,21 @@ class Services:
         self.delivery_log = DeliveryLogService(self.store, retention_days=30)
 
     @classmethod
-    async def open(cls, settings: Settings, paths: DataPaths) -> Services:
+    async def open(cls, settings: Settings, paths: DataPaths, peers: Peers | None = None) -> Services:
+        """`peers`: the mesh to the other worker processes, when there are several (app/worker.py)."""
+        peers = peers if peers is not None else Peers()
         paths.create()
         store = await Store.open(settings.store.database_url.get_secret_value() or None, paths.database,
                                  paths.blobs, settings.store.group_commit_max)
-        bus = EventBus()
+        bus = EventBus(peers=peers)
         directory = DirectoryService(store, bus)
         return cls(
             settings=settings, paths=paths, store=store, bus=bus, directory=directory,
-            auth=AuthService(directory, settings.auth),
+            auth=AuthService(directory, settings.auth, peers=peers),
             delivery=DeliveryService(store, bus, directory, settings.limits.max_message_size),
             search=SearchService(store), transfer=TransferService(store, bus),
             outbound=OutboundService(store, bus, settings.limits.max_message_size),
-            maildrop=MaildropService(store, bus),
+            maildrop=MaildropService(store, bus), peers=peers,
         )
 
     async def bootstrap(self) -> tuple[str, str] | None:

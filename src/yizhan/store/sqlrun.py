@@ -15,12 +15,17 @@ Invariants:
   (synchronous=FULL); if the function raises, the transaction is rolled back and the exception reaches the caller.
 - A read function sees one snapshot (BEGIN ... COMMIT around it); readers never block the writer (WAL).
 - SQLite: one writer thread with one connection; readers on a small pool of threads, each with its own connection.
+- SQLite, several processes (the server's workers, `server.workers`): a group takes an exclusive `flock` on
+  DATABASE.write-lock before BEGIN IMMEDIATE and drops it after COMMIT, so the writers of the processes take
+  turns in the kernel (woken at once) instead of polling in SQLite's busy handler (which sleeps up to 100 ms).
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
+import os
 import queue
 import re
 import sqlite3
@@ -210,6 +215,9 @@ class SqliteThreads:
         self.barriers: list[tuple[Callable[[], None], Callable[[], bool]]] = []
         self._barrier_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-barrier",
                                                   initializer=name_this_thread)
+        # The lock file the writers of every process of this database take turns on (opened by the writer thread).
+        self._lock_path = None if path in ("", ":memory:") or path.startswith("file:") else path + ".write-lock"
+        self._lock_fd: int | None = None
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -237,6 +245,8 @@ class SqliteThreads:
         # The barriers (the blobs these rows name, made durable) run on their own thread while the functions
         # run here: their fsyncs overlap the SQL. Everything they cover was submitted before this group began.
         barriers = [self._barrier_thread.submit(barrier) for barrier, pending in self.barriers if pending()]
+        # Another process's group may be writing: wait for it here, in the kernel (the GIL is released).
+        locked = self._lock_writers()
         try:
             connection.execute("BEGIN IMMEDIATE")
             for fn in fns:
@@ -257,7 +267,19 @@ class SqliteThreads:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             return [(False, exc)] * len(fns)
+        finally:
+            if locked is not None:
+                fcntl.flock(locked, fcntl.LOCK_UN)
         return outcomes
+
+    def _lock_writers(self) -> int | None:
+        """Take the cross-process writer lock (on the writer thread); its descriptor, or None without a file."""
+        if self._lock_path is None:
+            return None
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        return self._lock_fd
 
     async def _commit_groups(self) -> None:
         while True:
@@ -314,3 +336,6 @@ class SqliteThreads:
             for connection in self._opened:
                 connection.close()
             self._opened.clear()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None

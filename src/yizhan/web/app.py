@@ -43,7 +43,8 @@ def create_app(services: Services, secret: bytes, ports: Callable[[], dict[str, 
                   description="The REST API of Yizhan (驿站). Authenticate with the session cookie (sign in with "
                               "POST /api/v1/session; send its csrf_token as X-CSRF-Token on every write) or, "
                               "later, a personal API token as `Authorization: Bearer <token>`.")
-    app.state.web = WebState(services=services, codec=SessionCodec(secret, web.session_lifetime), ports=ports)
+    codec = SessionCodec(secret, web.session_lifetime, services.peers)
+    app.state.web = WebState(services=services, codec=codec, ports=ports)
     errors.install(app)
     # add_middleware puts each one outside the ones before it.
     app.add_middleware(BodyLimit, max_bytes=web.max_upload_size)

@@ -1,8 +1,9 @@
 """The http listener: the web application served by uvicorn's HTTP/1.1 protocol (h11) on our own asyncio server.
 
-`open_web` binds the socket, builds the app (web/app.py) and returns a started `WebServer`, which is an
-`asyncio.Server` like every other listener's, so the app layer opens, lists and stops it the same way. uvicorn's
-own `Server.serve` is not used: it would take over SIGINT/SIGTERM, which belong to `yizhan serve`.
+`open_web` binds the socket, builds the app (web/app.py) and returns a started `WebServer`: an
+`asyncio.AbstractServer` like every other listener's, so the app layer opens, lists and stops it the same way. It
+wraps the server the running loop creates, so asyncio's loop and uvloop serve it alike. uvicorn's own
+`Server.serve` is not used: it would take over SIGINT/SIGTERM, which belong to `yizhan serve`.
 
 Invariants:
 - `close()` stops accepting at once and asks every open connection to finish: idle keep-alive connections close,
@@ -21,6 +22,7 @@ import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from uvicorn.server import Server as UvicornServer
@@ -43,12 +45,14 @@ def secret_path(services: Services) -> Path:
     return Path(configured).expanduser() if configured else services.paths.root / SECRET_FILE
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(address)
@@ -60,22 +64,33 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-class WebServer(asyncio.Server):
-    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, config: uvicorn.Config) -> None:
-        self._uvicorn = UvicornServer(config)
-        state = self._uvicorn.server_state
+class WebServer(asyncio.AbstractServer):
+    """The listening server (the loop's own, asyncio's or uvloop's) plus uvicorn's connection state and tick."""
 
-        def protocol() -> asyncio.Protocol:
-            made: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
-                config=config, server_state=state, app_state={}, _loop=loop)
-            return made
-
-        super().__init__(loop, [sock], protocol, None, BACKLOG, None)
+    def __init__(self, server: asyncio.AbstractServer, uvicorn_server: UvicornServer) -> None:
+        self._server = server
+        self._uvicorn = uvicorn_server
         # uvicorn's tick keeps the Date header current (and would end on should_exit).
-        self._ticker = loop.create_task(self._uvicorn.main_loop(), name="yizhan-web-ticker")
+        self._ticker = server.get_loop().create_task(uvicorn_server.main_loop(), name="yizhan-web-ticker")
+
+    @property
+    def sockets(self) -> Any:
+        return self._server.sockets  # type: ignore[attr-defined]
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._server.get_loop()
+
+    def is_serving(self) -> bool:
+        return self._server.is_serving()
+
+    async def start_serving(self) -> None:
+        await self._server.start_serving()
+
+    async def serve_forever(self) -> None:
+        await self._server.serve_forever()
 
     def close(self) -> None:
-        super().close()
+        self._server.close()
         self._uvicorn.should_exit = True
         for connection in list(self._uvicorn.server_state.connections):
             connection.shutdown()
@@ -97,19 +112,32 @@ class WebServer(asyncio.Server):
             log.warning("web: %d connection(s) did not finish in %.0f s", len(state.connections), GRACE)
         self._uvicorn.should_exit = True
         await asyncio.gather(self._ticker, return_exceptions=True)
-        await super().wait_closed()
+        await self._server.wait_closed()
 
 
 async def open_web(services: Services, host: str, port: int,
-                   ports: Callable[[], dict[str, int]] | None = None) -> WebServer:
-    """Bind `host:port` and serve the web application there; `ports` gives every listener's bound port."""
+                   ports: Callable[[], dict[str, int]] | None = None, reuse_port: bool = False) -> WebServer:
+    """Bind `host:port` and serve the web application there; `ports` gives every listener's bound port.
+    `reuse_port`: other worker processes serve the same port (SO_REUSEPORT)."""
     secret = await asyncio.to_thread(load_or_create_secret, secret_path(services))
     app = create_app(services, secret, ports or (lambda: {}))
     config = uvicorn.Config(app, http="h11", ws="none", lifespan="off", log_config=None, access_log=False,
                             proxy_headers=False, server_header=False, timeout_keep_alive=KEEP_ALIVE,
                             h11_max_incomplete_event_size=MAX_HEAD)
     config.load()
-    sock = _bind(host, port)
-    server = WebServer(asyncio.get_running_loop(), sock, config)
-    await server.start_serving()
-    return server
+    uvicorn_server = UvicornServer(config)
+    state = uvicorn_server.server_state
+    loop = asyncio.get_running_loop()
+
+    def protocol() -> asyncio.Protocol:
+        made: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
+            config=config, server_state=state, app_state={}, _loop=loop)
+        return made
+
+    sock = _bind(host, port, reuse_port)
+    try:
+        server = await loop.create_server(protocol, sock=sock, backlog=BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return WebServer(server, uvicorn_server)

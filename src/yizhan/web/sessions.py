@@ -15,6 +15,8 @@ Invariants:
   sessions survive a restart. Deleting the file signs everybody out at the next start.
 - Revocations are held in memory until the session would have expired anyway, at most `_MAX_REVOKED`; a restart
   forgets them (the cookie was removed from the browser at sign-out; a copied cookie lives until its expiry).
+  With several worker processes a sign-out is told to the other workers over the mesh (util/mesh.py) before the
+  answer is sent, so the cookie stops working on every worker at once.
 - Cookie attributes: HttpOnly, SameSite=Lax, Path=/, Max-Age of the lifetime, and Secure unless `secure_for`
   says the request came over plain http between loopback addresses (see there).
 """
@@ -35,8 +37,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from yizhan.util.clock import now_seconds
 from yizhan.util.durable import fsync_directory
 from yizhan.util.errors import InvalidInput
+from yizhan.util.mesh import Peers
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ COOKIE = "yizhan_session"
 SECRET_BYTES = 32
 _MAX_COOKIE = 1024
 _MAX_REVOKED = 100_000
+_REVOKE_TOPIC = "web:signed-out"
 _LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
 
 
@@ -107,10 +112,12 @@ def _unb64(text: str) -> bytes:
 class SessionCodec:
     """Signs and checks session cookies; remembers signed-out sessions until they would expire."""
 
-    def __init__(self, secret: bytes, lifetime: int) -> None:
+    def __init__(self, secret: bytes, lifetime: int, peers: Peers | None = None) -> None:
         self._key = hashlib.sha256(b"yizhan web session v1\0" + secret).digest()
         self.lifetime = lifetime
         self._revoked: OrderedDict[str, int] = OrderedDict()
+        self._peers = peers if peers is not None else Peers()
+        self._peers.on(_REVOKE_TOPIC, self._revoked_elsewhere)
 
     def derived_key(self, label: str) -> bytes:
         """A key for another use of the server secret (e.g. signing image-proxy URLs), independent of the
@@ -131,6 +138,8 @@ class SessionCodec:
 
     def decode(self, cookie: str | None, now: int) -> Session | None:
         """The session of a cookie that is genuine, current and not signed out; None for anything else."""
+        # Sign-outs on other workers before this request count here too.
+        self._peers.sync()
         if not cookie or len(cookie) > _MAX_COOKIE or not cookie.isascii():
             return None
         body, _, mac = cookie.rpartition(".")
@@ -150,9 +159,17 @@ class SessionCodec:
         return session
 
     def revoke(self, session: Session, now: int) -> None:
+        self._remember(session.csrf, session.issued + self.lifetime, now)
+        self._peers.broadcast(_REVOKE_TOPIC, (session.csrf, session.issued + self.lifetime))
+
+    def _revoked_elsewhere(self, peer: int, payload: tuple[str, int]) -> None:
+        csrf, until = payload
+        self._remember(csrf, until, now_seconds())
+
+    def _remember(self, csrf: str, until: int, now: int) -> None:
         while self._revoked and (len(self._revoked) >= _MAX_REVOKED or next(iter(self._revoked.values())) <= now):
             self._revoked.popitem(last=False)
-        self._revoked[session.csrf] = session.issued + self.lifetime
+        self._revoked[csrf] = until
 
 
 def is_loopback_host(host: str) -> bool:

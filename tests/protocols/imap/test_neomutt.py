@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -26,12 +27,13 @@ class Tmux:
         self.env = env
 
     async def run(self, *args: str, check: bool = True) -> str:
-        process = await asyncio.create_subprocess_exec(self.binary, "-S", str(self.socket), *args, env=self.env,
-                                                       stdout=asyncio.subprocess.PIPE,
-                                                       stderr=asyncio.subprocess.STDOUT)
-        output, _ = await asyncio.wait_for(process.communicate(), 30)
-        assert process.returncode == 0 or not check, output
-        return output.decode("utf-8", "replace")
+        # A thread rather than the loop's subprocess support: tmux's server, which `new-session` starts, keeps
+        # inheriting uvloop's pipe, so reading to EOF on the loop would never end.
+        process = await asyncio.to_thread(subprocess.run, [self.binary, "-S", str(self.socket), *args],
+                                          env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL, timeout=30, check=False)
+        assert process.returncode == 0 or not check, process.stdout
+        return process.stdout.decode("utf-8", "replace")
 
     async def screen(self) -> str:
         return await self.run("capture-pane", "-p", "-t", "client")

@@ -272,7 +272,8 @@ class Connection:
 
     async def _start_tls(self) -> bool:
         transport = self.writer.transport
-        if isinstance(transport, asyncio.ReadTransport):
+        # Duck-typed: uvloop's transports do not derive from asyncio's classes.
+        if hasattr(transport, "pause_reading"):
             transport.pause_reading()
         self._flush()
         await asyncio.wait_for(self.writer.drain(), _TLS_TIMEOUT)
@@ -340,7 +341,8 @@ async def open_imap(services: Services, endpoint: Endpoint) -> asyncio.Server:
     implicit = endpoint.spec.tls == "implicit"
     tls = endpoint.tls
     limit = services.settings.imap.max_connections_per_ip
-    limiter = ConnectionLimiter(limit)  # Open connections per client address, on this listener.
+    # Open connections per client address, on this listener (in every worker).
+    limiter = ConnectionLimiter.for_listener(services.peers, endpoint.spec.name, limit)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if implicit:
@@ -359,4 +361,5 @@ async def open_imap(services: Services, endpoint: Endpoint) -> asyncio.Server:
         finally:
             limiter.release(client)
 
-    return await asyncio.start_server(handle, endpoint.host, endpoint.port, ssl=tls if implicit else None)
+    return await asyncio.start_server(handle, endpoint.host, endpoint.port, ssl=tls if implicit else None,
+                                      reuse_port=endpoint.reuse_port or None)

@@ -102,7 +102,8 @@ class Connection:
             # Stop reading before the client can see "+OK": its TLS ClientHello must stay in the socket for
             # the TLS layer, not land in the plaintext buffer.
             transport = self.writer.transport
-            if isinstance(transport, asyncio.ReadTransport):
+            # Duck-typed: uvloop's transports do not derive from asyncio's classes.
+            if hasattr(transport, "pause_reading"):
                 transport.pause_reading()
         self.writer.write(outcome.data)
         if self.writer.transport.get_write_buffer_size() > _DRAIN_ABOVE or outcome.close or outcome.start_tls:
@@ -168,7 +169,8 @@ async def open_pop3(services: Services, endpoint: Endpoint) -> asyncio.Server:
     implicit = endpoint.spec.tls == "implicit"
     tls = endpoint.tls
     limit = services.settings.pop3.max_connections_per_ip
-    limiter = ConnectionLimiter(limit)  # Open connections per client address, on this listener.
+    # Open connections per client address, on this listener (in every worker).
+    limiter = ConnectionLimiter.for_listener(services.peers, endpoint.spec.name, limit)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = Connection(services, tls, implicit, reader, writer)
@@ -186,4 +188,4 @@ async def open_pop3(services: Services, endpoint: Endpoint) -> asyncio.Server:
             limiter.release(client)
 
     return await asyncio.start_server(handle, endpoint.host, endpoint.port, ssl=tls if implicit else None,
-                                      limit=_MAX_BUFFER)
+                                      limit=_MAX_BUFFER, reuse_port=endpoint.reuse_port or None)

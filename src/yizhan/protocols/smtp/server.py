@@ -34,9 +34,10 @@ def _remove_stale_socket(path: Path) -> None:
             path.unlink()
 
 
-def _limiter(services: Services) -> ConnectionLimiter:
+def _limiter(services: Services, listener: str) -> ConnectionLimiter:
     config = services.settings.smtp
-    return ConnectionLimiter(config.max_connections_per_ip, config.max_connections)
+    return ConnectionLimiter.for_listener(services.peers, listener, config.max_connections_per_ip,
+                                          config.max_connections)
 
 
 async def open_smtp(services: Services, endpoint: Endpoint) -> asyncio.Server:
@@ -48,13 +49,14 @@ async def open_smtp(services: Services, endpoint: Endpoint) -> asyncio.Server:
         handler = InboundHandler(services, Resolver.from_settings(services.settings))
     else:
         handler = SubmissionHandler(services)
-    limiter = _limiter(services)
+    limiter = _limiter(services, endpoint.spec.name)
 
     def factory() -> YizhanSMTP:
         return YizhanSMTP(handler, services=services, limiter=limiter,
                           tls_context=None if implicit else endpoint.tls, implicit_tls=implicit, loop=loop)
 
-    return await loop.create_server(factory, endpoint.host, endpoint.port, ssl=endpoint.tls if implicit else None)
+    return await loop.create_server(factory, endpoint.host, endpoint.port, ssl=endpoint.tls if implicit else None,
+                                    reuse_port=endpoint.reuse_port or None)
 
 
 class _LmtpServers(asyncio.AbstractServer):
@@ -97,13 +99,13 @@ async def open_lmtp(services: Services, endpoint: Endpoint) -> asyncio.Server:
     """The LMTP listener on TCP, and on `smtp.lmtp_socket` too when it is set."""
     loop = asyncio.get_running_loop()
     handler = LmtpHandler(services)
-    limiter = _limiter(services)
+    limiter = _limiter(services, endpoint.spec.name)
 
     def factory() -> YizhanLMTP:
         return YizhanLMTP(handler, services=services, limiter=limiter, tls_context=None, implicit_tls=False,
                           loop=loop)
 
-    tcp = await loop.create_server(factory, endpoint.host, endpoint.port)
+    tcp = await loop.create_server(factory, endpoint.host, endpoint.port, reuse_port=endpoint.reuse_port or None)
     path_text = services.settings.smtp.lmtp_socket
     if not path_text:
         return tcp

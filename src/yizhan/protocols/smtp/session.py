@@ -117,8 +117,8 @@ class YizhanSMTP(SMTP):
                 refusal = TOO_MANY_CONNECTIONS if limit == "total" else TOO_MANY_FROM_IP
                 log.warning("%s: refused a connection from %s: %s", self.protocol_name, self._client, refusal)
                 self._refused = True
-                assert isinstance(transport, asyncio.WriteTransport)
-                transport.write(refusal.encode() + b"\r\n")
+                # Duck-typed: uvloop's transports do not derive from asyncio's classes.
+                transport.write(refusal.encode() + b"\r\n")  # type: ignore[attr-defined]
                 transport.close()
                 return
         super().connection_made(transport)
