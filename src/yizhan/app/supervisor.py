@@ -158,7 +158,10 @@ class _Supervisor:
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "yizhan.app.worker", str(index), str(child.fileno()),
-                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
+                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
+                # Its own session: Ctrl-C in a terminal reaches the supervisor only, which then stops the workers
+                # in order (a worker whose supervisor is gone stops by itself: its control channel closes).
+                start_new_session=True)
         finally:
             child.close()
         worker = _Worker(index, process, parent)
