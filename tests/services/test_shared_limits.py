@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.support.meshes import link, mesh_factory
 from yizhan.config.settings import AuthConfig
 from yizhan.protocols.listening import ConnectionLimiter
 from yizhan.services.auth import AuthService
@@ -25,31 +25,10 @@ from yizhan.util.mesh import Mesh
 from yizhan.web.sessions import SessionCodec
 
 
-def link(a: Mesh, b: Mesh) -> None:
-    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    a.add_peer(b.index, left)
-    b.add_peer(a.index, right)
-
-
 @pytest.fixture
 def meshes() -> Iterator[Callable[[int], list[Mesh]]]:
     """`make(n)`: n meshes, every pair linked and attached to the running loop; all closed after the test."""
-    made: list[Mesh] = []
-
-    def make(count: int) -> list[Mesh]:
-        group = [Mesh(len(made) + i) for i in range(count)]
-        for i, a in enumerate(group):
-            for b in group[i + 1:]:
-                link(a, b)
-        loop = asyncio.get_running_loop()
-        for mesh in group:
-            mesh.attach(loop)
-        made.extend(group)
-        return group
-
-    yield make
-    for mesh in made:
-        mesh.close()
+    yield from mesh_factory(attached=True)
 
 
 # Sessions per account

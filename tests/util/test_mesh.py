@@ -14,34 +14,16 @@ from typing import Any
 
 import pytest
 
+from tests.support.meshes import link, mesh_factory
 from yizhan.services.bus import EventBus
 from yizhan.store.events import FlagsChanged, MessageAdded
 from yizhan.util.mesh import MAX_FRAME, Mesh, Peers, SharedCounts
 
 
-def link(a: Mesh, b: Mesh) -> None:
-    """Join two meshes by a Unix stream socket pair, as the supervisor does between two workers."""
-    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    a.add_peer(b.index, left)
-    b.add_peer(a.index, right)
-
-
 @pytest.fixture
 def meshes() -> Iterator[Callable[[int], list[Mesh]]]:
     """`make(n)`: n meshes, every pair linked, none attached yet; all closed after the test."""
-    made: list[Mesh] = []
-
-    def make(count: int) -> list[Mesh]:
-        group = [Mesh(len(made) + i) for i in range(count)]
-        for i, a in enumerate(group):
-            for b in group[i + 1:]:
-                link(a, b)
-        made.extend(group)
-        return group
-
-    yield make
-    for mesh in made:
-        mesh.close()
+    yield from mesh_factory(attached=False)
 
 
 def attach(*group: Mesh) -> None:
