@@ -31,13 +31,15 @@ def flag_names(bits: int) -> tuple[str, ...]:
     return tuple(name for bit, name in sorted(_BIT_NAMES.items()) if bits & bit)
 
 
+_BITS_BY_LOWER_NAME = {name.lower(): bit for name, bit in t.FLAG_BITS.items()}
+
+
 def flag_bits(names: Iterable[str]) -> tuple[int, tuple[str, ...]]:
     """System flags as bits, and the other names as keywords (case of system flags ignored)."""
     bits = 0
     keywords = []
-    lookup = {name.lower(): bit for name, bit in t.FLAG_BITS.items()}
     for name in names:
-        bit = lookup.get(name.lower())
+        bit = _BITS_BY_LOWER_NAME.get(name.lower())
         if bit:
             bits |= bit
         elif name and not name.startswith("\\"):

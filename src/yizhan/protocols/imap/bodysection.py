@@ -8,6 +8,7 @@ that does not exist yields None (sent as NIL); HEADER.FIELDS keeps the matching 
 
 from __future__ import annotations
 
+import functools
 import re
 
 from yizhan.mail.imapformat import MimePart, find_section
@@ -16,8 +17,13 @@ from yizhan.protocols.imap.commands import Section
 _LINE = re.compile(rb"[^\n]*\n|[^\n]+\Z")
 
 
+@functools.lru_cache(maxsize=256)
+def _wanted(names: tuple[str, ...]) -> frozenset[bytes]:
+    return frozenset(name.lower().encode("ascii", "replace") for name in names)
+
+
 def _header_fields(block: bytes, names: tuple[str, ...], exclude: bool) -> bytes:
-    wanted = {name.lower().encode("ascii", "replace") for name in names}
+    wanted = _wanted(names)
     out: list[bytes] = []
     keep = False
     for line in _LINE.findall(block):

@@ -25,7 +25,7 @@ import asyncio
 import binascii
 
 from yizhan.mail.charsets import b64decode_loose
-from yizhan.mail.imapformat import MimePart, find_section, parse_structure, parse_top
+from yizhan.mail.imapformat import MimePart, find_section, parse_structure, parse_top_bounds
 from yizhan.protocols.imap import commands as c
 from yizhan.protocols.imap import response as r
 from yizhan.protocols.imap.bodysection import partial, section_bytes
@@ -163,7 +163,7 @@ async def fetch(session: Session, command: c.Fetch) -> Done:
             await session.send(r.vanished_line(SequenceSet.from_numbers(gone), earlier=True))
     mailbox = session.services.mailbox
     needs_blob = _needs_blob(command.items)
-    structure = parse_structure if _needs_parts(command.items) else parse_top
+    structure = parse_structure if _needs_parts(command.items) else parse_top_bounds
     mark_seen = _sets_seen(command.items) and not selected.readonly
     wants_flags = any(isinstance(i, c.FetchAttr) and i.name == "FLAGS" for i in command.items)
     for start in range(0, len(targets), _BATCH):

@@ -209,8 +209,10 @@ def continuation(text: str = "Ready") -> bytes:
     return b"+ " + _text(text) + CRLF
 
 
+@functools.lru_cache(maxsize=1024)
 def fetch_key(item: FetchItem, origin: int | None = None) -> str:
-    """The name a FETCH response gives a requested item (RFC 9051 §7.5.2): PEEK dropped, `<origin>` only."""
+    """The name a FETCH response gives a requested item (RFC 9051 §7.5.2): PEEK dropped, `<origin>` only.
+    Cached: a FETCH of many messages names the same items for each."""
     if isinstance(item, FetchAttr):
         return item.name
     suffix = "" if origin is None else f"<{origin}>"
