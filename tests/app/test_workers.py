@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.test_serve import ports_from, start_serve, stop
+from tests.app.test_serve import PORT_FLAGS, ports_from, start_serve, stop
 from tests.cli.test_cli import ok
+from tests.conftest import clean_environment, yizhan_command
 from tests.mailfactory import make_message
 from tests.support.processes import children, connection_owner
 
@@ -209,3 +210,15 @@ def test_a_killed_worker_is_started_again_and_joins_the_others(data_dir: Path) -
         check_sessions_see_each_other(ports["IMAP"], replaced, "kim@example.com", rounds=3)
         check_sessions_see_each_other(ports["IMAP"], replaced[::-1], "kim@example.com", rounds=3)
         stop(process)
+
+
+def test_a_port_in_use_stops_the_start_with_a_clear_message(data_dir: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([*yizhan_command(), "serve", *PORT_FLAGS, f"--imap-port={port}", "--workers", "2"],
+                                capture_output=True, text=True, timeout=120, env=clean_environment(data_dir))
+    assert result.returncode == 1
+    assert "cannot start" in result.stderr and "in use" in result.stderr
+    assert f"127.0.0.1:{port}" in result.stderr
