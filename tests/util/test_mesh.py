@@ -9,7 +9,7 @@ import logging
 import pickle
 import socket
 import struct
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -209,9 +209,8 @@ async def test_a_closed_peer_is_dropped_at_the_next_sync_and_its_counts_forgotte
         meshes: Callable[[int], list[Mesh]]) -> None:
     a, b = meshes(2)
     attach(a, b)
-    table_a: dict[Hashable, int] = {"x": 2, "y": 1}
-    counts_a = SharedCounts(a, "c", lambda: dict(table_a))
-    counts_b = SharedCounts(b, "c", dict)
+    counts_a = SharedCounts(a, "c")
+    counts_b = SharedCounts(b, "c")
     lost: list[int] = []
     b.on_lost(lost.append)
     counts_a.changed("x", 2)
@@ -228,9 +227,9 @@ async def test_a_closed_peer_is_dropped_at_the_next_sync_and_its_counts_forgotte
 async def test_a_peer_that_exits_is_dropped_by_the_event_loop(meshes: Callable[[int], list[Mesh]]) -> None:
     a, b, c = meshes(3)
     attach(a, b, c)
-    counts_b = SharedCounts(b, "c", dict)
-    counts_c = SharedCounts(c, "c", dict)
-    SharedCounts(a, "c", dict).changed("k", 5)
+    counts_b = SharedCounts(b, "c")
+    counts_c = SharedCounts(c, "c")
+    SharedCounts(a, "c").changed("k", 5)
     lost_b: list[int] = []
     lost_c: list[int] = []
     b.on_lost(lost_b.append)
@@ -250,9 +249,9 @@ async def test_a_peer_that_exits_is_dropped_by_the_event_loop(meshes: Callable[[
 async def test_counts_only_drop_for_the_peer_that_left(meshes: Callable[[int], list[Mesh]]) -> None:
     a, b, c = meshes(3)
     attach(a, b, c)
-    counts_c = SharedCounts(c, "c", dict)
-    SharedCounts(a, "c", dict).changed("k", 2)
-    shared_b = SharedCounts(b, "c", dict)
+    counts_c = SharedCounts(c, "c")
+    SharedCounts(a, "c").changed("k", 2)
+    shared_b = SharedCounts(b, "c")
     shared_b.changed("k", 3)
     shared_b.changed("k", -1)
     c.sync()
@@ -268,16 +267,17 @@ async def test_counts_only_drop_for_the_peer_that_left(meshes: Callable[[int], l
 async def test_a_peer_that_joins_later_is_told_every_shared_table(meshes: Callable[[int], list[Mesh]]) -> None:
     a, b = meshes(2)
     attach(a, b)
-    table_a: dict[Any, int] = {("imap", 7): 2, "zero": 0}
-    table_b: dict[Any, int] = {("imap", 7): 1, ("pop3", 7): 1}
-    SharedCounts(a, "sessions", lambda: dict(table_a))
-    SharedCounts(b, "sessions", lambda: dict(table_b))
-    SharedCounts(a, "other", lambda: {"o": 4})
+    sessions_a, sessions_b = SharedCounts(a, "sessions"), SharedCounts(b, "sessions")
+    sessions_a.changed(("imap", 7), 2)
+    sessions_a.changed("zero", 0)
+    sessions_b.changed(("imap", 7), 1)
+    sessions_b.changed(("pop3", 7), 1)
+    SharedCounts(a, "other").changed("o", 4)
     # The newcomer registers its handlers, then is linked to both (as a restarted worker is).
     c = Mesh(7)
     attach(c)
-    sessions_c = SharedCounts(c, "sessions", dict)
-    other_c = SharedCounts(c, "other", dict)
+    sessions_c = SharedCounts(c, "sessions")
+    other_c = SharedCounts(c, "other")
     joined_c: list[int] = []
     c.on_joined(joined_c.append)
     try:
@@ -298,8 +298,8 @@ async def test_a_worker_restarted_under_the_same_index_replaces_the_old_one(
         meshes: Callable[[int], list[Mesh]]) -> None:
     a, b = meshes(2)
     attach(a, b)
-    counts_b = SharedCounts(b, "c", dict)
-    SharedCounts(a, "c", dict).changed("k", 3)
+    counts_b = SharedCounts(b, "c")
+    SharedCounts(a, "c").changed("k", 3)
     b.sync()
     assert counts_b.others("k") == 3
     lost: list[int] = []
@@ -307,7 +307,7 @@ async def test_a_worker_restarted_under_the_same_index_replaces_the_old_one(
     # The new worker 0 (the old one still linked) joins with its own table.
     again = Mesh(a.index)
     attach(again)
-    SharedCounts(again, "c", lambda: {"k": 1})
+    SharedCounts(again, "c").changed("k", 1)
     try:
         link(again, b)
         assert lost == [a.index]
@@ -349,7 +349,7 @@ async def test_a_garbage_frame_drops_that_peer_logs_it_and_the_others_go_on(
     bad_end, bad_peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     a.add_peer(9, bad_peer)
     attach(a, b)
-    counts_a = SharedCounts(a, "c", dict)
+    counts_a = SharedCounts(a, "c")
     lost: list[int] = []
     a.on_lost(lost.append)
     seen = record(a, "t")
@@ -425,7 +425,7 @@ def test_peers_alone_send_and_receive_nothing() -> None:
     peers = Peers()
     seen: list[object] = []
     peers.on("t", lambda peer, payload: seen.append(payload))
-    counts = SharedCounts(peers, "c", dict)
+    counts = SharedCounts(peers, "c")
     peers.broadcast("t", 1)
     peers.send_to(1, "t", 2)
     counts.changed("k", 1)

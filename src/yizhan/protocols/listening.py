@@ -3,7 +3,7 @@
 `ListenerSpec` and `Endpoint` describe one listener (the app layer's table in app/listeners.py builds them; the
 openers of protocols/smtp, pop3 and imap receive them). `ConnectionLimiter` counts the connections open on one
 listener, in total and per client address; with several worker processes, the counts of the same listener in the
-other workers come over the mesh (`shared`, util/mesh.py) and count too.
+other workers come over the mesh (`counts`, a `SharedCounts` of util/mesh.py) and count too.
 
 Invariants of `ConnectionLimiter`: `acquire` and `release` are paired by the caller (release exactly once, and only
 for a connection that was counted); counts never go negative and an address with no connection left is forgotten,
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ssl
 import sys
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -49,40 +48,23 @@ Refusal = Literal["total", "address"]
 class ConnectionLimiter:
     max_per_ip: int
     max_total: int = sys.maxsize
-    total: int = 0
-    per_ip: dict[str, int] = field(default_factory=dict)
-    # The other workers' connections on this listener (None: this process is the only one).
-    shared: SharedCounts | None = None
+    # Open connections by client address, this process's and (`for_listener`) the other workers'.
+    counts: SharedCounts = field(default_factory=lambda: SharedCounts(Peers(), "connections"))
 
     @classmethod
     def for_listener(cls, peers: Peers, listener: str, max_per_ip: int,
                      max_total: int = sys.maxsize) -> ConnectionLimiter:
-        limiter = cls(max_per_ip, max_total)
-        limiter.shared = SharedCounts(peers, f"connections:{listener}", limiter._table)
-        return limiter
-
-    def _table(self) -> dict[Hashable, int]:
-        return {client: count for client, count in self.per_ip.items()}
+        """The limiter of listener `listener`, counting its connections in every worker."""
+        return cls(max_per_ip, max_total, SharedCounts(peers, f"connections:{listener}"))
 
     def acquire(self, client: str) -> Refusal | None:
         """Count a new connection from `client`; returns which limit refuses it (then it is not counted)."""
-        shared = self.shared
-        if self.total + (shared.others_total() if shared else 0) >= self.max_total:
+        if self.counts.total() >= self.max_total:
             return "total"
-        if self.per_ip.get(client, 0) + (shared.others(client) if shared else 0) >= self.max_per_ip:
+        if self.counts.count(client) >= self.max_per_ip:
             return "address"
-        self.total += 1
-        self.per_ip[client] = self.per_ip.get(client, 0) + 1
-        if shared:
-            shared.changed(client, 1)
+        self.counts.changed(client, 1)
         return None
 
     def release(self, client: str) -> None:
-        self.total = max(0, self.total - 1)
-        left = self.per_ip.get(client, 0) - 1
-        if left > 0:
-            self.per_ip[client] = left
-        else:
-            self.per_ip.pop(client, None)
-        if self.shared:
-            self.shared.changed(client, -1)
+        self.counts.changed(client, -1)

@@ -270,24 +270,39 @@ def _frame(topic: str, payload: object) -> bytes:
 
 
 class SharedCounts:
-    """What the other processes count, by key: connections per client address, sessions per account.
+    """Counts by key that every process adds to: connections per client address, sessions per account.
 
-    The owner keeps its own counts and calls `changed(key, delta)` for every change; `others(key)` is the sum the
-    other processes hold. `local()` gives the owner's whole table, which a joining peer is sent at once.
+    `changed(key, delta)` changes this process's count and tells the others; `mine(key)` is this process's count,
+    `others(key)` the sum the other processes hold, `count(key)` and `total()` both together. A count never goes
+    below zero and a key at zero is forgotten, so each table stays as small as what is open. A joining peer is sent
+    this process's whole table at once.
     """
 
-    def __init__(self, peers: Peers, topic: str, local: Callable[[], dict[Hashable, int]]) -> None:
+    def __init__(self, peers: Peers, topic: str) -> None:
         self._peers = peers
         self._topic = topic
-        self._local = local
+        self._mine: dict[Hashable, int] = {}
         self._by_peer: dict[int, dict[Hashable, int]] = {}
+        # Running sums of `_mine` and of each peer's table: `total()` is asked at every new connection.
+        self._mine_total = 0
+        self._peer_totals: dict[int, int] = {}
         peers.on(topic, self._apply)
         peers.on(topic + ":all", self._replace)
         peers.on_lost(self._forget)
         peers.on_joined(self._tell)
 
     def changed(self, key: Hashable, delta: int) -> None:
-        self._peers.broadcast(self._topic, (key, delta))
+        """Add `delta` (at most down to zero) to this process's count for `key`, and tell the others."""
+        before = self._mine.get(key, 0)
+        after = max(0, before + delta)
+        if after == before:
+            return
+        _set(self._mine, key, after)
+        self._mine_total += after - before
+        self._peers.broadcast(self._topic, (key, after - before))
+
+    def mine(self, key: Hashable) -> int:
+        return self._mine.get(key, 0)
 
     def others(self, key: Hashable) -> int:
         """The other processes' count for `key`, with every change they told before this call."""
@@ -296,22 +311,39 @@ class SharedCounts:
 
     def others_total(self) -> int:
         self._peers.sync()
-        return sum(sum(table.values()) for table in self._by_peer.values())
+        return sum(self._peer_totals.values())
+
+    def count(self, key: Hashable) -> int:
+        """Every process's count for `key`."""
+        return self.mine(key) + self.others(key)
+
+    def total(self) -> int:
+        """Every process's counts, all keys."""
+        return self._mine_total + self.others_total()
 
     def _apply(self, peer: int, payload: tuple[Hashable, int]) -> None:
         key, delta = payload
         table = self._by_peer.setdefault(peer, {})
-        count = table.get(key, 0) + delta
-        if count > 0:
-            table[key] = count
-        else:
-            table.pop(key, None)
+        before = table.get(key, 0)
+        after = max(0, before + delta)
+        _set(table, key, after)
+        self._peer_totals[peer] = self._peer_totals.get(peer, 0) + after - before
 
     def _replace(self, peer: int, payload: dict[Hashable, int]) -> None:
-        self._by_peer[peer] = {key: count for key, count in payload.items() if count > 0}
+        table = {key: count for key, count in payload.items() if count > 0}
+        self._by_peer[peer] = table
+        self._peer_totals[peer] = sum(table.values())
 
     def _forget(self, peer: int) -> None:
         self._by_peer.pop(peer, None)
+        self._peer_totals.pop(peer, None)
 
     def _tell(self, peer: int) -> None:
-        self._peers.send_to(peer, self._topic + ":all", dict(self._local()))
+        self._peers.send_to(peer, self._topic + ":all", dict(self._mine))
+
+
+def _set(table: dict[Hashable, int], key: Hashable, count: int) -> None:
+    if count > 0:
+        table[key] = count
+    else:
+        table.pop(key, None)
