@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Callable
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from yizhan.util.errors import YizhanError
+from yizhan.util.threads import name_this_thread
 
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 
@@ -29,3 +37,22 @@ def loop_factory(choice: str) -> tuple[str, LoopFactory]:
         return "asyncio", asyncio.new_event_loop
     factory: LoopFactory = uvloop.new_event_loop
     return "uvloop", factory
+
+
+def run_server(choice: str, main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` to the end on the loop `choice` names (the server's, a worker's)."""
+    name, factory = loop_factory(choice)
+    log.info("event loop: %s", name)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
+
+
+def serving_loop() -> asyncio.Event:
+    """Set up the running loop for a server process: asyncio's own threads (parsing, file reads) under a name
+    `top -H` shows (util/threads.py), and SIGINT/SIGTERM setting the returned event, on which the server stops."""
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="asyncio", initializer=name_this_thread))
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

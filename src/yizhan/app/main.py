@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 import typer
 
 from yizhan.app.banner import print_table
-from yizhan.app.eventloop import loop_factory
+from yizhan.app.eventloop import run_server, serving_loop
 from yizhan.app.logs import configure_logging
 from yizhan.app.server import Server
 from yizhan.app.supervisor import supervise
 from yizhan.cli.common import ConfigOption, DataOption, console, fail, settings_for
 from yizhan.cli.main import cli
 from yizhan.util.errors import YizhanError
-from yizhan.util.threads import name_this_thread
 
 PortOption = Annotated[int | None, typer.Option(show_default=False)]
 
@@ -57,21 +52,13 @@ def serve(
         return
     configure_logging(settings)
     try:
-        loop_name, factory = loop_factory(settings.server.event_loop)
-        logging.getLogger(__name__).info("event loop: %s", loop_name)
-        with asyncio.Runner(loop_factory=factory) as runner:
-            runner.run(_serve(Server(settings, paths)))
+        run_server(settings.server.event_loop, _serve(Server(settings, paths)))
     except (YizhanError, OSError) as exc:
         raise fail(f"cannot start: {exc}") from exc
 
 
 async def _serve(server: Server) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    # asyncio's own threads (parsing, file reads) under a name `top -H` shows (util/threads.py).
-    loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="asyncio", initializer=name_this_thread))
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = serving_loop()
     await server.start()
     try:
         _print_table(server)

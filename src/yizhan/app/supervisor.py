@@ -30,7 +30,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from yizhan.app import control
 from yizhan.app.banner import print_table
@@ -117,7 +117,6 @@ class _Worker:
     index: int
     process: asyncio.subprocess.Process
     channel: socket.socket
-    started: float = field(default_factory=time.monotonic)
 
 
 class _Supervisor:

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import socket
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 from yizhan.app import control
-from yizhan.app.eventloop import loop_factory
+from yizhan.app.eventloop import run_server, serving_loop
 from yizhan.app.logs import configure_logging
 from yizhan.app.server import Server, WorkerRole
 from yizhan.config.paths import DataPaths
 from yizhan.config.settings import Settings
 from yizhan.util.mesh import Mesh
-from yizhan.util.threads import name_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +45,13 @@ def main(argv: list[str]) -> int:
             break
         if message[0] == "peer" and peer_fd is not None:
             mesh.add_peer(message[1], socket.socket(fileno=peer_fd))
-    _name, factory = loop_factory(settings.server.event_loop)
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_work(Server(settings, paths, WorkerRole(index, mesh)), mesh, channel))
+    server = Server(settings, paths, WorkerRole(index, mesh))
+    return run_server(settings.server.event_loop, _work(server, mesh, channel))
 
 
 async def _work(server: Server, mesh: Mesh, channel: socket.socket) -> int:
     loop = asyncio.get_running_loop()
-    loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="asyncio", initializer=name_this_thread))
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = serving_loop()
     channel.setblocking(False)
 
     def from_supervisor() -> None:
