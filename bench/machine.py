@@ -17,6 +17,8 @@ import re
 import time
 from pathlib import Path
 
+from tests.support.processes import children
+
 # /proc/stat "cpu" fields: user nice system idle iowait irq softirq steal guest guest_nice.
 _BUSY = (0, 1, 2, 5, 6)
 _IDLE = (3, 4)
@@ -70,22 +72,6 @@ def _stat(pid: int) -> list[str]:
 _CHILDREN_FILES = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists()
 
 
-def _children(pid: int) -> list[int]:
-    """The child processes of `pid`, from every thread's children file (a child is listed under the thread that
-    started it); [] if `pid` is gone."""
-    children: list[int] = []
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return children
-    for task in tasks:
-        try:
-            children += [int(child) for child in (task / "children").read_text().split()]
-        except (OSError, ValueError):
-            continue  # the thread ended meanwhile
-    return children
-
-
 def _children_by_parent() -> dict[int, list[int]]:
     """Every process's children, from the parent pid (field 4) of each /proc/PID/stat."""
     children: dict[int, list[int]] = {}
@@ -111,7 +97,7 @@ def process_tree(pid: int) -> list[int]:
     while index < len(tree):
         parent = tree[index]
         index += 1
-        for child in (_children(parent) if by_parent is None else by_parent.get(parent, [])):
+        for child in (children(parent) if by_parent is None else by_parent.get(parent, [])):
             if child not in seen:
                 seen.add(child)
                 tree.append(child)

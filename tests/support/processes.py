@@ -1,5 +1,6 @@
 """Which process holds what, read from /proc: the worker processes of a `yizhan serve --workers N`, and which of
-them serves a given TCP connection (tests of the multi-process server need connections on different workers)."""
+them serves a given TCP connection (tests of the multi-process server need connections on different workers).
+The benches find a server's process tree with `children` too (bench/machine.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ from pathlib import Path
 
 
 def children(pid: int) -> list[int]:
-    """The direct child processes of `pid`."""
+    """The direct child processes of `pid`, from every thread's children file (a child is listed under the thread
+    that started it); [] if `pid` is gone."""
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
         try:
             found += [int(text) for text in (task / "children").read_text().split()]
-        except OSError:
-            continue
+        except (OSError, ValueError):
+            continue  # the thread ended meanwhile
     return sorted(found)
 
 
