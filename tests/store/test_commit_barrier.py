@@ -1,12 +1,13 @@
 """The commit barrier: a blob stored with `defer=True` is written under a temporary name, and fsynced, renamed and
 its directory fsynced before the transaction that files a row naming it commits, on the group-commit writer and on
-SQLAlchemy's write path. Real files and a real SQLite database; only `fsync_directory` is observed (wrapped, still
-called) or, to simulate an I/O error, replaced."""
+SQLAlchemy's write path; with several files, two syncfs calls take the place of those fsyncs. Real files and a
+real SQLite database; the fsync and syncfs functions are only observed (wrapped, still called) or, to simulate an
+I/O error, replaced."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.support.postgres import fresh_database
 from yizhan.config.paths import DataPaths
 from yizhan.services.runtime import Services
 from yizhan.store.sqlrun import Tx
+from yizhan.util.durable import can_sync_filesystem
 
 
 @pytest.fixture
@@ -151,3 +153,86 @@ async def test_writes_with_no_deferred_blob_sync_nothing(services: Services, syn
     after_first = list(synced)
     await store.db.run_write(lambda tx: tx.one("SELECT 1"))
     assert str(store.blobs.path(name).parent) in after_first and synced == after_first
+
+
+@pytest.fixture
+def syncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every fsync ("file", "directory") and syncfs ("syncfs") the blob store makes, in order (each still made)."""
+    calls: list[str] = []
+    for name, kind in (("fsync_path", "file"), ("fsync_directory", "directory"), ("sync_filesystem", "syncfs")):
+        real = getattr(blobs_module, name)
+
+        def recording(path: Path, *args: int, _real: Callable[..., None] = real, _kind: str = kind) -> None:
+            calls.append(_kind)
+            _real(path, *args)
+
+        monkeypatch.setattr(blobs_module, name, recording)
+    return calls
+
+
+needs_syncfs = pytest.mark.skipif(not can_sync_filesystem(), reason="syncfs(2) is not usable on this kernel")
+
+
+@needs_syncfs
+async def test_several_blobs_are_published_by_two_file_system_syncs(mailbox: Services, syncs: list[str]) -> None:
+    store = mailbox.store
+    raws = [make_message(subject=f"group {n}") for n in range(5)]
+    names = [store.blobs.put(raw, defer=True) for raw in raws]
+    assert syncs == [] and not any(store.blobs.exists(name) for name in names)
+    await store.db.run_write(lambda tx: tx.one("SELECT 1"))
+    # One flush before the renames (the bytes), one after (the names): no fsync per file or directory.
+    assert syncs == ["syncfs", "syncfs"]
+    assert [store.blobs.read(name) for name in names] == raws
+    assert not any(p.name.startswith(".tmp-") for p in store.blobs.root.rglob("*"))
+    assert not store.blobs.has_pending()
+
+
+@needs_syncfs
+async def test_a_slow_syncfs_falls_back_to_fsyncs_for_a_while(mailbox: Services, syncs: list[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another program's large writes on the same file system make every syncfs wait for them: after one slow
+    # barrier, the next ones fsync only their own files, until the pause is over.
+    store = mailbox.store
+    monkeypatch.setattr(blobs_module, "_SLOW_SYNCFS", 0.0)
+    for round_ in range(2):
+        for n in range(3):
+            store.blobs.put(make_message(subject=f"slow {round_} {n}"), defer=True)
+        await store.db.run_write(lambda tx: tx.one("SELECT 1"))
+    assert syncs[:2] == ["syncfs", "syncfs"]
+    assert "syncfs" not in syncs[2:] and syncs[2:].count("file") == 3 and "directory" in syncs[2:]
+    # The pause over, syncfs is used again.
+    store.blobs._syncfs_resumes = 0.0
+    syncs.clear()
+    for n in range(2):
+        store.blobs.put(make_message(subject=f"resumed {n}"), defer=True)
+    await store.db.run_write(lambda tx: tx.one("SELECT 1"))
+    assert syncs == ["syncfs", "syncfs"]
+
+
+@needs_syncfs
+async def test_a_failing_syncfs_fails_the_group_and_the_next_commit_publishes(mailbox: Services,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    store = mailbox.store
+    raws = [make_message(subject=f"syncfs error {n}") for n in range(3)]
+    names = [store.blobs.put(raw, defer=True) for raw in raws]
+    real = blobs_module.sync_filesystem
+    calls: list[Path] = []
+
+    def second_fails(path: Path) -> None:
+        # The bytes are flushed and the files renamed; the flush of their names fails (an I/O error).
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        real(path)
+
+    monkeypatch.setattr(blobs_module, "sync_filesystem", second_fails)
+    with pytest.raises(OSError):
+        await store.db.run_write(lambda tx: tx.run("UPDATE folders SET name = name || '-x'"))
+    names_now = await store.db.run_read(lambda tx: [row[0] for row in tx.rows("SELECT name FROM folders")])
+    assert names_now and not any(n.endswith("-x") for n in names_now)
+    # The renamed blobs' directories wait for the next barrier, which must make them durable before its commit.
+    assert store.blobs.has_pending()
+    monkeypatch.undo()
+    await store.db.run_write(lambda tx: tx.one("SELECT 1"))
+    assert not store.blobs.has_pending()
+    assert [store.blobs.read(name) for name in names] == raws

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
+import re
 from pathlib import Path
 
 from yizhan.util.libc import libc
 
-_syncfs = getattr(libc, "syncfs", None)
+
+def _kernel_at_least(release: str, wanted: tuple[int, int]) -> bool:
+    """Whether a Linux release string ("6.1.0-18-amd64") is at least `wanted` (major, minor)."""
+    numbers = re.match(r"(\d+)\.(\d+)", release)
+    return numbers is not None and (int(numbers[1]), int(numbers[2])) >= wanted
+
+
+# syncfs(2) reports a failed write-back only since Linux 5.8; before, it returned 0 even after an I/O error, so it
+# is used only where its answer can be trusted.
+_syncfs = getattr(libc, "syncfs", None) if _kernel_at_least(platform.release(), (5, 8)) else None
 
 
 def fsync_path(path: str | Path, flags: int = 0) -> None:
