@@ -8,6 +8,8 @@ to do with a transaction; this module keeps the connection sane):
   answer; replies.py supplies defaults for aiosmtpd's own replies.
 - Erroneous commands (syntax, sequence, unknown, overlong) are counted; at `max_bad_commands` the client gets
   `421 4.7.0` and is disconnected (aiosmtpd's own counter of unknown commands is bypassed for ours).
+- PIPELINING (RFC 2920 §3.2): while the client's next command is already buffered, a reply to MAIL, RCPT, RSET or
+  NOOP (or a refusal) waits and goes out with the next one, so a group of commands is answered in one write.
 - A timeout per phase: `command_timeout` waiting for each command, `data_timeout` for the whole DATA transfer.
 - AUTH PLAIN and LOGIN (RFC 4616, draft-murchison-sasl-login) through `services.auth.login`, which counts failures
   and locks out; aiosmtpd offers AUTH only after TLS (implicit TLS listeners count as TLS).
@@ -48,6 +50,12 @@ from yizhan.store.records import AccountRecord
 from yizhan.util.errors import YizhanError
 
 log = logging.getLogger(__name__)
+
+# Replies that may wait for the next one (`_may_hold`): MAIL, RCPT, RSET and NOOP accepted, and refusals except 421.
+_HOLDABLE_CODES = frozenset({250, 251, 252, 450, 451, 452, 455, 500, 501, 502, 503, 504, 550, 551, 552, 553, 554,
+                             555})
+# At most this many bytes of replies wait: past it they are written.
+_MAX_HELD = 4096
 
 
 class SmtpSession(Session):
@@ -100,6 +108,8 @@ class YizhanSMTP(SMTP):
         self._greeted = False
         self._plain_replies = False
         self._hang_up = False
+        # Replies written with the next one (`_may_hold`).
+        self._held = b""
         self._client: str | None = None
         self._refused = False
 
@@ -168,27 +178,56 @@ class YizhanSMTP(SMTP):
 
     async def push(self, status: Any) -> None:
         if isinstance(status, bytes):  # AUTH challenges ("334 ..."), written as they are
-            await super().push(status)
+            await self._send(status)
             return
         if not self._greeted:  # RFC 2034 §3: the greeting has no enhanced code
             self._greeted = True
-            await super().push(status)
+            await self._send(status)
             return
         # RFC 2034 §3: the EHLO/HELO/LHLO answer has no enhanced codes either.
         lines = [line if self._plain_replies and basic_code(line) == 250 else with_enhanced_code(line)
                  for line in str(status).split("\r\n")]
         if self.transport is None or self.transport.is_closing():
             return
-        await super().push("\r\n".join(lines))
+        if self._may_hold(basic_code(lines[-1])):
+            self._held += self._encode("\r\n".join(lines))
+        else:
+            await self._send("\r\n".join(lines))
         if any(basic_code(line) in BAD_COMMAND_CODES for line in lines):
             self._bad_commands += 1
             if self._bad_commands >= self.config.max_bad_commands:
                 log.warning("%s: %s sent %d erroneous commands; disconnecting", self.protocol_name,
                             self.client_ip, self._bad_commands)
-                await super().push(TOO_MANY_ERRORS)
+                await self._send(TOO_MANY_ERRORS)
                 self._hang_up = True
         if self._hang_up and self.transport is not None:
             self.transport.close()
+
+    def _may_hold(self, code: int) -> bool:
+        """Whether this reply may wait to go out with the next: RFC 2920 §3.2 (a server SHOULD send the replies to
+        a group of pipelined commands as a unit), so a group costs one write, not one per command.
+
+        Only while the client's next command is already here (a whole line waits in the reader's buffer, so the
+        loop reads it without waiting), and only the replies to MAIL, RCPT, RSET and NOOP and refusals: never
+        354 (the client waits for it before the data), 220 (STARTTLS switches to TLS after it), 221 or 421 (the
+        connection closes), nor when the connection is to be closed.
+        """
+        if code not in _HOLDABLE_CODES or self._hang_up or len(self._held) >= _MAX_HELD:
+            return False
+        # aiosmtpd's StreamReader: its buffer is read as aiosmtpd itself reads it (for STARTTLS).
+        return b"\n" in self._reader._buffer  # type: ignore[attr-defined]
+
+    def _encode(self, status: str | bytes) -> bytes:
+        if isinstance(status, bytes):
+            return status + b"\r\n"
+        return status.encode("utf-8" if self.enable_SMTPUTF8 else "ascii") + b"\r\n"
+
+    async def _send(self, status: str | bytes) -> None:
+        """Write the replies held back (`_may_hold`) and this one, in one write, as aiosmtpd's push does."""
+        response = self._held + self._encode(status) if self._held else self._encode(status)
+        self._held = b""
+        self._writer.write(response)
+        await self._writer.drain()
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """aiosmtpd's reading of a MAIL/RCPT path, with a fast path for the plain form (paths.py)."""
