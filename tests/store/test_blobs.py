@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from yizhan.store.blobs import BlobStore, mark_top_directory
+from yizhan.util import quickio
 
 
 @pytest.fixture
@@ -80,3 +81,44 @@ def test_missing_root_is_created(tmp_path: Path) -> None:
         assert blobs.read(name) == b"first"
     finally:
         blobs.close()
+
+
+def sibling(data: bytes) -> bytes:
+    """Other bytes whose blob lands in the same subdirectory as `data`'s."""
+    prefix = hashlib.sha256(data).hexdigest()[:2]
+    return next(other for n in range(100_000)
+                if hashlib.sha256(other := data + b"%d" % n).hexdigest()[:2] == prefix)
+
+
+@pytest.mark.parametrize("paused", [False, True])
+def test_deferred_blobs_small_and_large_are_stored_alike(store: BlobStore, paused: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small blobs are written with calls that keep the GIL (util/quickio.py) once their subdirectory exists, large
+    # ones and any while that fast path is paused with the standard calls: the result on disk is the same.
+    monkeypatch.setattr(quickio, "_paused_until", float("inf") if paused else 0.0)
+    quick: list[int] = []
+    real_write = quickio.write_new
+
+    def observed(path: str, data: bytes) -> None:
+        quick.append(len(data))
+        real_write(path, data)
+
+    monkeypatch.setattr(quickio, "write_new", observed)
+    items = [b"Subject: sizes\r\n\r\n" + bytes([n]) * size
+             for n, size in enumerate([10, 2047, 10_240, quickio.SMALL - 100, 200_000])]
+    # The first blob of a subdirectory creates it, on the standard path.
+    for data in items:
+        store.put(sibling(data), defer=True)
+    assert quick == []
+    names = [store.put(data, defer=True) for data in items]
+    assert quick == ([] if paused else [len(data) for data in items if len(data) <= quickio.SMALL])
+    assert names == [hashlib.sha256(data).hexdigest() for data in items]
+    assert not any(store.exists(name) for name in names)
+    store.sync_pending()
+    assert [store.read(name) for name in names] == items
+    assert all(store.verify(name) for name in names)
+    assert not any(p.name.startswith(".tmp-") for p in store.root.rglob("*"))
+    # Present already: nothing is written again.
+    quick.clear()
+    assert store.put(items[0], defer=True) == names[0]
+    assert quick == [] and not any(p.name.startswith(".tmp-") for p in store.root.rglob("*"))
