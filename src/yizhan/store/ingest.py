@@ -28,7 +28,7 @@ from yizhan.store import schema as t
 from yizhan.store.db import Database
 from yizhan.store.events import Event, MessageAdded
 from yizhan.store.records import StoredEntry
-from yizhan.store.sqlrun import Tx, placeholders
+from yizhan.store.sqlrun import Tx, placeholders, row_batches
 from yizhan.util.clock import now_seconds, to_seconds
 from yizhan.util.errors import NotFound, QuotaExceeded, TemporaryFailure, YizhanError
 
@@ -225,17 +225,17 @@ def write_entries(tx: Tx, entries: list[NewEntry]) -> tuple[list[Result], list[E
         # SQLite: the ids are known before the insert (see _next_message_ids), so new threads get theirs at once.
         message_ids = _next_message_ids(tx, len(rows))
         _thread_within_batch(rows, message_ids)
-        tx.many(_INSERT_MESSAGE, [(mid, *(row[c] for c in _MESSAGE_COLUMNS))
-                                  for mid, row in zip(message_ids, rows, strict=True)])
-    tx.many("INSERT INTO entries (folder_id, uid, message_id, modseq, flags, keywords) VALUES (?, ?, ?, ?, ?, ?)",
-            [(e.folder_id, uid, mid, modseq, e.flags, " ".join(e.keywords))
-             for (_, e, uid, modseq), mid in zip(accepted, message_ids, strict=True)])
+        tx.insert(_INSERT_MESSAGE, [(mid, *(row[c] for c in _MESSAGE_COLUMNS))
+                                    for mid, row in zip(message_ids, rows, strict=True)])
+    # One statement per table for the whole batch (`Tx.insert`), not one step per row.
+    tx.insert("INSERT INTO entries (folder_id, uid, message_id, modseq, flags, keywords)",
+              [(e.folder_id, uid, mid, modseq, e.flags, " ".join(e.keywords))
+               for (_, e, uid, modseq), mid in zip(accepted, message_ids, strict=True)])
     if not tx.for_update:
         # The full-text index (FTS5) exists on SQLite only.
-        tx.many("INSERT INTO message_text(rowid, acct, subject, sender, recipients, body, attachments) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(mid, f"a{e.account_id}", e.search.subject, e.search.sender, e.search.recipients, e.search.body,
-                  e.search.attachments) for (_, e, _, _), mid in zip(accepted, message_ids, strict=True)])
+        tx.insert("INSERT INTO message_text(rowid, acct, subject, sender, recipients, body, attachments)",
+                  [(mid, f"a{e.account_id}", e.search.subject, e.search.sender, e.search.recipients, e.search.body,
+                    e.search.attachments) for (_, e, _, _), mid in zip(accepted, message_ids, strict=True)])
 
     # Counters: one UPDATE per folder and per account touched.
     per_folder: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -246,12 +246,25 @@ def write_entries(tx: Tx, entries: list[NewEntry]) -> tuple[list[Result], list[E
         counts[1] += 0 if e.flags & t.SEEN else 1
         counts[2] += e.size
         per_account[e.account_id] += e.size
-    tx.many("UPDATE folders SET uidnext = ?, highestmodseq = ?, exists_count = exists_count + ?, "
-            "unseen_count = unseen_count + ?, size_bytes = size_bytes + ? WHERE id = ?",
-            [(folders[fid]["uidnext"], folders[fid]["highestmodseq"], n, unseen, size, fid)
-             for fid, (n, unseen, size) in per_folder.items()])
-    tx.many("UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?",
-            [(delta, aid) for aid, delta in per_account.items()])
+    folder_rows = [(fid, folders[fid]["uidnext"], folders[fid]["highestmodseq"], n, unseen, size)
+                   for fid, (n, unseen, size) in per_folder.items()]
+    account_rows = [(aid, delta) for aid, delta in per_account.items()]
+    if tx.for_update:
+        tx.many("UPDATE folders SET uidnext = ?, highestmodseq = ?, exists_count = exists_count + ?, "
+                "unseen_count = unseen_count + ?, size_bytes = size_bytes + ? WHERE id = ?",
+                [(*row[1:], row[0]) for row in folder_rows])
+        tx.many("UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?",
+                [(delta, aid) for aid, delta in account_rows])
+    else:
+        # SQLite: one UPDATE ... FROM (VALUES ...) per table, whatever the number of folders and accounts.
+        for values, parameters in row_batches(folder_rows):
+            tx.run("UPDATE folders SET uidnext = v.column2, highestmodseq = v.column3, "
+                   "exists_count = exists_count + v.column4, unseen_count = unseen_count + v.column5, "
+                   f"size_bytes = size_bytes + v.column6 FROM (VALUES {values}) AS v WHERE folders.id = v.column1",
+                   parameters)
+        for values, parameters in row_batches(account_rows):
+            tx.run(f"UPDATE accounts SET used_bytes = used_bytes + v.column2 FROM (VALUES {values}) AS v "
+                   "WHERE accounts.id = v.column1", parameters)
 
     events: list[Event] = []
     for (index, e, uid, modseq), mid in zip(accepted, message_ids, strict=True):
@@ -268,8 +281,7 @@ _MESSAGE_COLUMNS = (
     "message_id", "in_reply_to", "refs", "thread_id", "thread_subject", "has_attachments", "preview", "envelope",
     "bodystructure", "body", "created_at",
 )
-_INSERT_MESSAGE = (f"INSERT INTO messages (id, {', '.join(_MESSAGE_COLUMNS)}) "
-                   f"VALUES ({', '.join('?' * (len(_MESSAGE_COLUMNS) + 1))})")
+_INSERT_MESSAGE = f"INSERT INTO messages (id, {', '.join(_MESSAGE_COLUMNS)})"
 
 
 def _next_message_ids(tx: Tx, count: int) -> list[int]:
@@ -306,44 +318,49 @@ def _assign_threads(tx: Tx, rows: list[dict[str, Any]]) -> None:
     """Set `thread_id` of each new row from References/In-Reply-To, replies to it, or a reply subject.
 
     Rows left at 0 start a thread of their own (their id, once known). Rows in the same batch thread together.
+    Each lookup is one query for the whole batch, every account at once (a statement per account cost more in
+    hand-offs of the GIL than in SQL).
     """
-    by_account: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    accounts = sorted({row["account_id"] for row in rows})
+    wanted = sorted({ref for row in rows for ref in [*row["refs"].split(), row["in_reply_to"]] if ref})
+    own_ids = sorted({row["message_id"] for row in rows if row["message_id"]})
+    # Messages these rows refer to, and replies that arrived before the message they answer.
+    known = {(account, value): thread for account, value, thread in _lookup(tx, "message_id", accounts, wanted)}
+    children = {(account, value): thread for account, value, thread in _lookup(tx, "in_reply_to", accounts, own_ids)}
+    subjects = sorted({row["thread_subject"] for row in rows if row["thread_subject"]})
+    # A reply joins by subject a thread with a message of that subject within the window before the newest
+    # message of its account in this batch.
+    newest: dict[int, int] = {}
     for row in rows:
-        by_account[row["account_id"]].append(row)
-    for account_id, group in by_account.items():
-        wanted = sorted({ref for row in group for ref in [*row["refs"].split(), row["in_reply_to"]] if ref})
-        own_ids = sorted({row["message_id"] for row in group if row["message_id"]})
-        # Messages this group refers to, and replies that arrived before the message they answer.
-        known = dict(_lookup(tx, "message_id", account_id, wanted))
-        children = dict(_lookup(tx, "in_reply_to", account_id, own_ids))
-        subjects = sorted({row["thread_subject"] for row in group if row["thread_subject"]})
-        by_subject: dict[str, int] = {}
-        if subjects:
-            newest = max(row["date"] for row in group)
-            for start in range(0, len(subjects), _CHUNK):
-                chunk = subjects[start:start + _CHUNK]
-                for subject, thread in tx.rows(
-                        "SELECT thread_subject, thread_id FROM messages WHERE account_id = ? AND thread_subject IN "
-                        f"({placeholders(len(chunk))}) AND date > ? ORDER BY date",
-                        (account_id, *chunk, newest - _SUBJECT_THREAD_WINDOW)):
-                    by_subject[subject] = thread
-        for row in group:
-            refs = [r for r in [*reversed(row["refs"].split()), row["in_reply_to"]] if r]
-            thread = next((known[r] for r in refs if r in known), 0)
-            if not thread and row["message_id"] in children:
-                thread = children[row["message_id"]]
-            is_reply = row["subject"].lower().lstrip().startswith(("re:", "fw:", "fwd:", "回复", "答复", "转发"))
-            if not thread and is_reply and row["thread_subject"] in by_subject:
-                thread = by_subject[row["thread_subject"]]
-            row["thread_id"] = thread
+        newest[row["account_id"]] = max(newest.get(row["account_id"], row["date"]), row["date"])
+    since = {account: date - _SUBJECT_THREAD_WINDOW for account, date in newest.items()}
+    by_subject: dict[tuple[int, str], int] = {}
+    for start in range(0, len(subjects), _CHUNK):
+        chunk = subjects[start:start + _CHUNK]
+        for account, subject, date, thread in tx.rows(
+                f"SELECT account_id, thread_subject, date, thread_id FROM messages WHERE account_id IN "
+                f"({placeholders(len(accounts))}) AND thread_subject IN ({placeholders(len(chunk))}) AND date > ? "
+                "ORDER BY date", (*accounts, *chunk, min(since.values()))):
+            if date > since[account]:
+                by_subject[(account, subject)] = thread
+    for row in rows:
+        account = row["account_id"]
+        refs = [r for r in [*reversed(row["refs"].split()), row["in_reply_to"]] if r]
+        thread = next((known[(account, r)] for r in refs if (account, r) in known), 0)
+        if not thread and (account, row["message_id"]) in children:
+            thread = children[(account, row["message_id"])]
+        is_reply = row["subject"].lower().lstrip().startswith(("re:", "fw:", "fwd:", "回复", "答复", "转发"))
+        if not thread and is_reply and (account, row["thread_subject"]) in by_subject:
+            thread = by_subject[(account, row["thread_subject"])]
+        row["thread_id"] = thread
 
 
-def _lookup(tx: Tx, column: str, account_id: int, values: list[str]) -> list[tuple[str, int]]:
-    """(value, thread_id) of the account's messages whose `column` is one of `values`."""
-    found: list[tuple[str, int]] = []
+def _lookup(tx: Tx, column: str, accounts: list[int], values: list[str]) -> list[tuple[int, str, int]]:
+    """(account, value, thread_id) of the accounts' messages whose `column` is one of `values`."""
+    found: list[tuple[int, str, int]] = []
     for start in range(0, len(values), _CHUNK):
         chunk = values[start:start + _CHUNK]
-        found += [(value, thread) for value, thread in tx.rows(
-            f"SELECT {column}, thread_id FROM messages WHERE account_id = ? AND {column} IN "
-            f"({placeholders(len(chunk))})", (account_id, *chunk))]
+        found += [(account, value, thread) for account, value, thread in tx.rows(
+            f"SELECT account_id, {column}, thread_id FROM messages WHERE account_id IN ({placeholders(len(accounts))})"
+            f" AND {column} IN ({placeholders(len(chunk))})", (*accounts, *chunk))]
     return found

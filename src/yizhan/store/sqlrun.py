@@ -30,7 +30,7 @@ import queue
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -45,6 +45,30 @@ _PLACEHOLDER = re.compile(r"\?")
 def placeholders(count: int) -> str:
     """"?, ?, ?" for an IN list of `count` values."""
     return ", ".join("?" * count)
+
+
+# At most this many parameters in one statement (SQLite's default limit is 32766, PostgreSQL's 32767).
+_MAX_PARAMETERS = 30_000
+
+
+@functools.lru_cache(maxsize=1024)
+def values_rows(rows: int, width: int) -> str:
+    """"(?, ?), (?, ?), (?, ?)": a VALUES list of `rows` rows of `width` values."""
+    row = f"({placeholders(width)})"
+    return ", ".join([row] * rows)
+
+
+def row_batches(rows: Sequence[Sequence[Any]]) -> Iterator[tuple[str, list[Any]]]:
+    """`rows` cut into batches that fit in one statement: each batch's VALUES list (`values_rows`) and its
+    parameters, flattened. One statement per batch runs as one step, where executemany runs one step per row, and
+    SQLite's module gives up the GIL at every step (and must win it back: under load the dearest part of a write)."""
+    if not rows:
+        return
+    width = len(rows[0])
+    per = max(1, _MAX_PARAMETERS // max(1, width))
+    for start in range(0, len(rows), per):
+        batch = rows[start:start + per]
+        yield values_rows(len(batch), width), [value for row in batch for value in row]
 
 
 class Tx(Protocol):
@@ -63,6 +87,9 @@ class Tx(Protocol):
 
     def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Execute a statement once per parameter row."""
+
+    def insert(self, head: str, rows: Sequence[Sequence[Any]]) -> None:
+        """`head` ("INSERT INTO t (a, b)") with every row in VALUES lists: one statement per `row_batches` batch."""
 
 
 class SqliteTx:
@@ -100,6 +127,10 @@ class SqliteTx:
             self._trace(sql)
         self.connection.executemany(sql, rows)
 
+    def insert(self, head: str, rows: Sequence[Sequence[Any]]) -> None:
+        for values, parameters in row_batches(rows):
+            self.run(f"{head} VALUES {values}", parameters)
+
 
 class SqlAlchemyTx:
     """`Tx` over a synchronous SQLAlchemy connection: PostgreSQL through `AsyncConnection.run_sync`, and code that
@@ -130,6 +161,10 @@ class SqlAlchemyTx:
         batch = [tuple(row) for row in rows]
         if batch:
             self.connection.exec_driver_sql(self._numbered(sql), batch)
+
+    def insert(self, head: str, rows: Sequence[Sequence[Any]]) -> None:
+        for values, parameters in row_batches(rows):
+            self.run(f"{head} VALUES {values}", parameters)
 
 
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
@@ -188,7 +223,8 @@ class SqliteThreads:
     """The writer thread and the reader threads of one SQLite database, each thread with its own connection.
 
     Writes are committed in groups: what callers submit while the writer is busy waits, then runs in ONE
-    transaction, each function inside its own SAVEPOINT (a function that raises undoes only its own changes), and
+    transaction, each function inside its own SAVEPOINT (a function that raises undoes only its own changes; one
+    alone in its group needs none: the transaction is rolled back), and
     the group shares one COMMIT and so one fsync. Every caller is answered only after that COMMIT returned.
     `lock` is held while a group runs; other writers of this process (SQLAlchemy's `Database.write()`) take it too.
     """
@@ -222,7 +258,9 @@ class SqliteThreads:
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # Room for the statements `Tx.insert` builds, one per batch size.
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                         cached_statements=512)
             self.configure(connection)
             self._local.connection = connection
             with self._opened_lock:
@@ -249,19 +287,27 @@ class SqliteThreads:
         locked = self._lock_writers()
         try:
             connection.execute("BEGIN IMMEDIATE")
-            for fn in fns:
-                connection.execute("SAVEPOINT write")
+            if len(fns) == 1:
+                # Alone in its group, a function needs no savepoint: if it raises, the whole transaction is rolled
+                # back. (Every statement is a hand-off of the GIL, and each costs more than its SQL under load.)
                 try:
-                    value = fn(tx)
+                    outcomes.append((True, fns[0](tx)))
                 except Exception as exc:
-                    connection.execute("ROLLBACK TO write")
                     outcomes.append((False, exc))
-                else:
-                    outcomes.append((True, value))
-                connection.execute("RELEASE write")
+            else:
+                for fn in fns:
+                    connection.execute("SAVEPOINT write")
+                    try:
+                        value = fn(tx)
+                    except Exception as exc:
+                        connection.execute("ROLLBACK TO write")
+                        outcomes.append((False, exc))
+                    else:
+                        outcomes.append((True, value))
+                    connection.execute("RELEASE write")
             for barrier in barriers:
                 barrier.result()
-            connection.execute("COMMIT")
+            connection.execute("COMMIT" if outcomes[0][0] or len(fns) > 1 else "ROLLBACK")
         except Exception as exc:
             # BEGIN or COMMIT failed (a locked or full disk, an I/O error): nothing of the group is durable.
             if connection.in_transaction:
