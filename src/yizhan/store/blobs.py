@@ -56,8 +56,10 @@ _BULK = 32
 # of about 4 messages): 475-489 messages/s against 447-459, and 10% less CPU per message; the hand-offs to the
 # pool's threads, each waiting for the GIL, cost more than the flushes.
 _SYNCFS_FROM = 2
-# A syncfs slower than this (other programs' writes on the same file system) pauses its use for _SYNCFS_PAUSE s.
+# _SLOW_SYNCFS_RUN barriers in a row whose syncfs took longer than _SLOW_SYNCFS (other programs' writes on the same
+# file system, not one slow flush) pause its use for _SYNCFS_PAUSE seconds.
 _SLOW_SYNCFS = 0.05
+_SLOW_SYNCFS_RUN = 3
 _SYNCFS_PAUSE = 60.0
 
 
@@ -115,6 +117,8 @@ class BlobStore:
         self._sync_lock = threading.Lock()
         # When a slow syncfs paused its use (`_publish_by_syncfs`), the monotonic time it may be used again.
         self._syncfs_resumes = 0.0
+        # How many barriers in a row found syncfs slow.
+        self._slow_syncfs = 0
 
     def path(self, name: str) -> Path:
         return self.root / name[:2] / name
@@ -268,8 +272,8 @@ class BlobStore:
         """The barrier in two file-system syncs on this thread: one for the files' bytes, one for their names.
 
         syncfs(2) also flushes whatever else waits to be written on that file system, which other programs may
-        have made large: a barrier that took longer than `_SLOW_SYNCFS` goes back to fsyncs of its own files for
-        `_SYNCFS_PAUSE` seconds.
+        have made large: after `_SLOW_SYNCFS_RUN` barriers in a row that took longer than `_SLOW_SYNCFS`, the
+        barriers go back to fsyncs of their own files for `_SYNCFS_PAUSE` seconds.
         """
         started = time.monotonic()
         sync_filesystem(self.root)
@@ -280,7 +284,9 @@ class BlobStore:
             directories.add(directory)
         sync_filesystem(self.root)
         took = time.monotonic() - started
-        if took > _SLOW_SYNCFS:
+        self._slow_syncfs = self._slow_syncfs + 1 if took > _SLOW_SYNCFS else 0
+        if self._slow_syncfs >= _SLOW_SYNCFS_RUN:
+            self._slow_syncfs = 0
             self._syncfs_resumes = time.monotonic() + _SYNCFS_PAUSE
             log.info("blob barrier: syncfs took %.0f ms; fsyncing each file for the next %.0f s", took * 1000,
                      _SYNCFS_PAUSE)
