@@ -60,6 +60,7 @@ class DmarcResult:
     reason: str = ""
 
 
+@functools.lru_cache(maxsize=4096)
 def a_label(domain: str) -> str:
     """The domain in ASCII (IDNA A-labels), lowercase, without the final dot; unconvertible names are kept as given,
     so internationalised names compare equal whichever form each side uses (RFC 8616 §4)."""
@@ -151,6 +152,10 @@ async def find_policy(from_domain: str, resolver: Resolver) -> DmarcRecord | Non
     return None
 
 
+_FOLDING = re.compile(r"\r?\n[ \t]")
+_FROM_NAME = re.compile(r"from[ \t]*:", re.IGNORECASE)
+
+
 def header_from_domain(raw: bytes) -> tuple[str | None, str]:
     """The domain of the single From address, or (None, why not) (RFC 7489 §6.6.1)."""
     end = raw.find(b"\r\n\r\n")
@@ -158,9 +163,9 @@ def header_from_domain(raw: bytes) -> tuple[str | None, str]:
     ends = [e for e in (end, alt) if e >= 0]
     block = raw[: min(ends) if ends else len(raw)][:_MAX_HEADER_BLOCK]
     text = fix_8bit(block.decode("utf-8", "surrogateescape"))
-    unfolded = re.sub(r"\r?\n[ \t]", " ", text)
+    unfolded = _FOLDING.sub(" ", text)
     values = [line.split(":", 1)[1] for line in unfolded.splitlines()
-              if line[:5].lower() == "from:" or re.match(r"^from[ \t]+:", line, re.IGNORECASE)]
+              if line[:4].lower() == "from" and _FROM_NAME.match(line)]
     if len(values) != 1:
         return None, "no From header" if not values else "several From headers"
     addresses = [a.addr for a in parse_address_list(values[0]) if a.addr]

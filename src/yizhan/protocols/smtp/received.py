@@ -16,6 +16,7 @@ so no input can inject a line or a field.
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from dataclasses import dataclass
@@ -50,8 +51,14 @@ def with_keyword(trace: Trace) -> str:
     return base + ("S" if trace.tls else "") + ("A" if trace.authenticated else "")
 
 
+# A trace ID must be unique, not secret: a random prefix per process and a counter. (A getrandom call per message
+# gave up the GIL on the event loop's thread, which then waited to win it back.)
+_ID_PREFIX = secrets.token_hex(3).upper()
+_ID_SERIAL = itertools.count(int.from_bytes(secrets.token_bytes(4), "big"))
+
+
 def new_id() -> str:
-    return secrets.token_hex(8).upper()
+    return f"{_ID_PREFIX}{next(_ID_SERIAL) & 0xFFFFFFFFFF:010X}"
 
 
 def received_field(trace: Trace, queue_id: str | None = None, date: str | None = None) -> bytes:
