@@ -198,6 +198,11 @@ def normalize_address(addr: str) -> str:
         return addr.strip().lower()
 
 
+# Whitespace (Unicode's too), controls, DEL and the specials that never belong in an address part.
+_BAD_IN_LOCAL = re.compile(r'[\s\x00-\x1f\x7f<>,;"()\[\]\\]')
+_BAD_IN_DOMAIN = re.compile(r'[\s\x00-\x1f\x7f<>,;"()\\@]')
+
+
 def is_valid_address(addr: str) -> bool:
     """A sanity check after RFC 5321 §4.1.2 and §4.5.3.1; UTF-8 local parts (RFC 6531) are allowed."""
     if not isinstance(addr, str) or addr.count("@") != 1:
@@ -205,9 +210,7 @@ def is_valid_address(addr: str) -> bool:
     local, domain = addr.split("@")
     if not local or not domain:
         return False
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in '<>,;"()[]\\' for c in local):
-        return False
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in '<>,;"()\\@' for c in domain):
+    if _BAD_IN_LOCAL.search(local) or _BAD_IN_DOMAIN.search(domain):
         return False
     # RFC 5321 §4.5.3.1: local part at most 64 octets, domain at most 255.
     if len(local.encode("utf-8", "replace")) > 64 or len(domain.encode("utf-8", "replace")) > 255:

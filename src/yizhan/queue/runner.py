@@ -77,7 +77,7 @@ class QueueRunner:
     # Life cycle
 
     async def start(self) -> None:
-        subscription = self.services.bus.subscribe(None)
+        subscription = self.services.bus.subscribe(None, kinds=(QueueChanged,))
 
         async def listen() -> None:
             with subscription:

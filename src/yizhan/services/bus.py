@@ -25,9 +25,12 @@ _TOPIC = "events"
 class Subscription:
     """Events of one account (or of every account when `account_id` is None)."""
 
-    def __init__(self, bus: EventBus, account_id: int | None, capacity: int) -> None:
+    def __init__(self, bus: EventBus, account_id: int | None, capacity: int,
+                 kinds: tuple[type[Event], ...] | None = None) -> None:
         self._bus = bus
         self.account_id = account_id
+        # Only events of these classes are queued (None: all).
+        self.kinds = kinds
         self._queue: asyncio.Queue[Event] = asyncio.Queue(capacity)
         self.overflowed = False
 
@@ -69,8 +72,11 @@ class EventBus:
         self._peers = peers if peers is not None else Peers()
         self._peers.on(_TOPIC, self._from_peer)
 
-    def subscribe(self, account_id: int | None = None) -> Subscription:
-        subscription = Subscription(self, account_id, self._capacity)
+    def subscribe(self, account_id: int | None = None,
+                  kinds: tuple[type[Event], ...] | None = None) -> Subscription:
+        """Events of `account_id` (every account's when None), only those of the classes `kinds` if given (the
+        queue runner wants QueueChanged alone, not a wake-up for every message filed)."""
+        subscription = Subscription(self, account_id, self._capacity, kinds)
         self._by_account.setdefault(account_id, set()).add(subscription)
         return subscription
 
@@ -99,4 +105,5 @@ class EventBus:
         for event in events:
             for key in (event.account_id, None):
                 for subscription in tuple(self._by_account.get(key, ())):
-                    subscription._offer(event)
+                    if subscription.kinds is None or isinstance(event, subscription.kinds):
+                        subscription._offer(event)

@@ -22,7 +22,9 @@ _FIELD_NAME = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.MULTILINE)
 
 def normalize_newlines(data: bytes) -> bytes:
     """Every CRLF, bare CR and bare LF as CRLF."""
-    if b"\r" not in data.replace(b"\r\n", b"") and b"\n" not in data.replace(b"\r\n", b""):
+    # Every CR and every LF belongs to a CRLF exactly when the three counts are equal (counting copies nothing).
+    pairs = data.count(b"\r\n")
+    if data.count(b"\r") == pairs and data.count(b"\n") == pairs:
         return data
     return _NEWLINE.sub(b"\r\n", data)
 
