@@ -12,7 +12,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from datetime import datetime
 from yizhan.services.bus import EventBus
 from yizhan.services.directory import DirectoryService
 from yizhan.services.logwriter import DeliveryLogWriter
-from yizhan.services.prepare import prepare_and_keep
+from yizhan.services.prepare import prepare_and_keep_in_thread
 from yizhan.store.ingest import NewEntry
 from yizhan.store.records import StoredEntry
 from yizhan.store.store import Store
@@ -75,7 +74,7 @@ class DeliveryService:
             inboxes.update({account_id: folder.id for account_id, folder in junk_folders.items()})
             keywords = ("$Junk",)
 
-        prepared, blob = await asyncio.to_thread(prepare_and_keep, self.store, raw)
+        prepared, blob = await prepare_and_keep_in_thread(self.store, raw)
         received = to_seconds(internal_date)
         entries = [
             NewEntry(account_id=a, folder_id=inboxes[a], blob=blob, size=len(raw), internal_date=received,

@@ -28,7 +28,7 @@ from typing import Literal
 
 from yizhan.mail.tokens import column_expression, index_tokens
 from yizhan.services.bus import EventBus
-from yizhan.services.prepare import prepare_and_keep, prepare_message
+from yizhan.services.prepare import prepare_and_keep_in_thread, prepare_in_thread
 from yizhan.store.events import FlagsChanged, MessagesExpunged
 from yizhan.store.folders import canonical_name
 from yizhan.store.imapsearch import Cond, Const, ImapSearch, SearchRow, TextMatch
@@ -319,7 +319,7 @@ class MailboxService:
         folder = await self.folder(account_id, name)
         entries: list[NewEntry] = []
         for raw, flags, internal_date in messages:
-            prepared, blob = await asyncio.to_thread(prepare_and_keep, self.store, raw)
+            prepared, blob = await prepare_and_keep_in_thread(self.store, raw)
             bits, keywords = flag_bits(f for f in flags if f != "\\Recent")
             entries.append(NewEntry(account_id=account_id, folder_id=folder.id, blob=blob, size=len(raw),
                                     internal_date=to_seconds(internal_date), parsed=prepared.parsed,
@@ -346,7 +346,7 @@ class MailboxService:
             raw = await self.read(item.blob)
             # Written again (a no-op when present): the blob must be durable before a new row points at it.
             await self.store.blobs.aput(raw)
-            prepared = await asyncio.to_thread(prepare_message, raw)
+            prepared = await prepare_in_thread(raw)
             bits, keywords = flag_bits(item.flags)
             entries.append(NewEntry(account_id=account_id, folder_id=target.id, blob=item.blob, size=item.size,
                                     internal_date=item.internal_date, parsed=prepared.parsed,

@@ -7,17 +7,21 @@ Between processes, `prepare_many` sends each result as a flat tuple of plain val
 times faster than nested dataclasses, and leaves out `parsed.body_text`: the search document already holds that text
 tokenised, and nothing that files an imported message reads it. `unpack` rebuilds the PreparedMessage.
 
-This module imports only `yizhan.mail` (not the store, nor SQLAlchemy), so a worker process starts quickly.
+This module imports only `yizhan.mail` and `yizhan.util` (not the store, nor SQLAlchemy), so a worker process
+starts quickly.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from yizhan.mail.model import Address, ParsedMessage
 from yizhan.mail.parse import base_subject, parse_message
 from yizhan.mail.tokens import SearchDocument, index_text
+from yizhan.util.workers import WorkerThreads
 
 if TYPE_CHECKING:
     # Only for annotations: parsing worker processes import this module and need not load the store.
@@ -94,6 +98,31 @@ def prepare_many(raws: list[bytes]) -> list[Packed]:
     """Prepare a batch in a worker process; `unpack` each result (one call per batch keeps inter-process
     traffic low)."""
     return [pack(prepare_message(raw)) for raw in raws]
+
+
+# The threads that prepare messages being filed (deliveries, APPEND), started at first use and kept for the life
+# of the process, as asyncio's default executor is.
+_PREPARE_THREADS = 4
+_threads: WorkerThreads | None = None
+_threads_lock = threading.Lock()
+
+
+def _prepare_threads() -> WorkerThreads:
+    global _threads
+    with _threads_lock:
+        if _threads is None:
+            _threads = WorkerThreads(_PREPARE_THREADS, "prepare")
+        return _threads
+
+
+async def prepare_in_thread(raw: bytes) -> PreparedMessage:
+    """`prepare_message` on a preparing thread."""
+    return await _prepare_threads().run(functools.partial(prepare_message, raw))
+
+
+async def prepare_and_keep_in_thread(store: Store, raw: bytes) -> tuple[PreparedMessage, str]:
+    """`prepare_and_keep` on a preparing thread: one lean hand-off (util/workers.py) per message filed."""
+    return await _prepare_threads().run(functools.partial(prepare_and_keep, store, raw))
 
 
 def prepare_and_keep(store: Store, raw: bytes) -> tuple[PreparedMessage, str]:

@@ -26,7 +26,6 @@ import asyncio
 import fcntl
 import functools
 import os
-import queue
 import re
 import sqlite3
 import threading
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from yizhan.util.threads import name_this_thread
+from yizhan.util.workers import WorkerThreads
 
 T = TypeVar("T")
 
@@ -167,52 +167,6 @@ class SqlAlchemyTx:
             self.run(f"{head} VALUES {values}", parameters)
 
 
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():
-        return  # The caller was cancelled meanwhile.
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
-
-
-class _Workers:
-    """Threads that run functions for the event loop: a leaner hand-off than `run_in_executor` (no
-    concurrent.futures.Future chained to an asyncio one), which the store pays on every read and write."""
-
-    def __init__(self, count: int, name: str) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], asyncio.AbstractEventLoop, asyncio.Future[Any]] | None]
-        self._jobs = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(count)]
-        for thread in self._threads:
-            thread.start()
-
-    def _work(self) -> None:
-        name_this_thread()
-        while (job := self._jobs.get()) is not None:
-            fn, loop, future = job
-            try:
-                outcome: tuple[bool, Any] = (True, fn())
-            except BaseException as exc:
-                outcome = (False, exc)
-            try:
-                loop.call_soon_threadsafe(_settle, future, *outcome)
-            except RuntimeError:
-                pass  # The loop is closed: nobody waits any more.
-
-    def run(self, fn: Callable[[], T]) -> asyncio.Future[T]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((fn, loop, future))
-        return future
-
-    def shutdown(self) -> None:
-        for _ in self._threads:
-            self._jobs.put(None)
-        for thread in self._threads:
-            thread.join()
-
-
 @dataclass(slots=True)
 class _Write:
     fn: Callable[[Tx], Any]
@@ -235,8 +189,8 @@ class SqliteThreads:
         self.configure = configure
         self.max_group = max_group
         self.lock = asyncio.Lock()
-        self._writer = _Workers(1, "sqlite-writer")
-        self._readers = _Workers(readers, "sqlite-reader")
+        self._writer = WorkerThreads(1, "sqlite-writer")
+        self._readers = WorkerThreads(readers, "sqlite-reader")
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._opened_lock = threading.Lock()
