@@ -87,11 +87,17 @@ async def test_a_failing_barrier_fails_the_group_and_nothing_commits(mailbox: Se
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(blobs_module, "fsync_directory", broken)
+    await fails_then_next_commit_publishes(mailbox, monkeypatch)
+
+
+async def fails_then_next_commit_publishes(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the barrier failing (as patched), a write group fails and commits nothing; once the patch is undone,
+    the next commit makes durable what the failed barrier put back."""
+    store = services.store
     with pytest.raises(OSError):
         await store.db.run_write(lambda tx: tx.run("UPDATE folders SET name = name || '-x'"))
     names = await store.db.run_read(lambda tx: [row[0] for row in tx.rows("SELECT name FROM folders")])
     assert names and not any(n.endswith("-x") for n in names)
-    # What the failed barrier took is put back: the next commit makes it durable.
     assert store.blobs.has_pending()
     monkeypatch.undo()
     await store.db.run_write(lambda tx: tx.one("SELECT 1"))
@@ -229,13 +235,6 @@ async def test_a_failing_syncfs_fails_the_group_and_the_next_commit_publishes(ma
         real(path)
 
     monkeypatch.setattr(blobs_module, "sync_filesystem", second_fails)
-    with pytest.raises(OSError):
-        await store.db.run_write(lambda tx: tx.run("UPDATE folders SET name = name || '-x'"))
-    names_now = await store.db.run_read(lambda tx: [row[0] for row in tx.rows("SELECT name FROM folders")])
-    assert names_now and not any(n.endswith("-x") for n in names_now)
     # The renamed blobs' directories wait for the next barrier, which must make them durable before its commit.
-    assert store.blobs.has_pending()
-    monkeypatch.undo()
-    await store.db.run_write(lambda tx: tx.one("SELECT 1"))
-    assert not store.blobs.has_pending()
+    await fails_then_next_commit_publishes(mailbox, monkeypatch)
     assert [store.blobs.read(name) for name in names] == raws

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Callable
+
+import pytest
 
 from tests.protocols.smtp.conftest import SmtpEnv, client_context, letter
 from tests.protocols.smtp.test_smuggling import read_reply
@@ -50,10 +53,6 @@ async def test_a_group_is_answered_in_order_and_in_one_write_and_delivered(env: 
     assert len(await env.inbox("bob@example.com")) == 1
 
 
-async def test_replies_held_before_starttls_go_out_with_its_220(env: SmtpEnv) -> None:
-    await env.run(replies_held_before_starttls_go_out_with_its_220, env)
-
-
 def replies_held_before_starttls_go_out_with_its_220(env: SmtpEnv) -> None:
     # A held 250 must not wait behind STARTTLS: the client waits for 220 before its TLS handshake.
     sock, buffer = greeted(env)
@@ -71,10 +70,6 @@ def replies_held_before_starttls_go_out_with_its_220(env: SmtpEnv) -> None:
             assert read_reply(tls, tls_buffer)[:3] == b"221"
 
 
-async def test_a_group_ending_in_quit_gets_every_reply_before_the_close(env: SmtpEnv) -> None:
-    await env.run(a_group_ending_in_quit_gets_every_reply_before_the_close, env)
-
-
 def a_group_ending_in_quit_gets_every_reply_before_the_close(env: SmtpEnv) -> None:
     sock, buffer = greeted(env)
     with sock:
@@ -82,10 +77,6 @@ def a_group_ending_in_quit_gets_every_reply_before_the_close(env: SmtpEnv) -> No
         replies = [read_reply(sock, buffer)[:3] for _ in range(5)]
         assert replies == [b"250", b"250", b"250", b"554", b"221"]
         assert sock.recv(100) == b""
-
-
-async def test_a_long_group_of_errors_is_answered_in_full(env: SmtpEnv) -> None:
-    await env.run(a_long_group_of_errors_is_answered_in_full, env)
 
 
 def a_long_group_of_errors_is_answered_in_full(env: SmtpEnv) -> None:
@@ -96,3 +87,11 @@ def a_long_group_of_errors_is_answered_in_full(env: SmtpEnv) -> None:
                      + b"RCPT TO:<alice@example.com>\r\nRSET\r\n")
         replies = [read_reply(sock, buffer)[:3] for _ in range(43)]
         assert replies == [b"250"] + [b"550"] * 40 + [b"250", b"250"]
+
+
+@pytest.mark.parametrize("scenario", [replies_held_before_starttls_go_out_with_its_220,
+                                      a_group_ending_in_quit_gets_every_reply_before_the_close,
+                                      a_long_group_of_errors_is_answered_in_full], ids=lambda f: f.__name__)
+async def test_pipelined_groups(env: SmtpEnv, scenario: Callable[[SmtpEnv], None]) -> None:
+    # Each scenario drives a blocking socket: on a thread, while the server runs on the test's loop.
+    await env.run(scenario, env)
