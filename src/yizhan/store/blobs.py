@@ -71,7 +71,8 @@ _FS_TOPDIR_FL = 0x00020000
 
 
 def blob_name(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    """The SHA-256 of `data` in hex; for small data computed without giving up the GIL (util/quickio.py)."""
+    return quickio.sha256_hex(data) if len(data) <= quickio.SMALL else hashlib.sha256(data).hexdigest()
 
 
 def mark_top_directory(path: Path) -> bool:
@@ -134,12 +135,19 @@ class BlobStore:
         """Write a temporary file for `data` (fsynced if `sync`) unless the blob already exists.
 
         Plain string paths and a set of the subdirectories known to exist: at thousands of blobs a second, Path
-        objects and a mkdir per blob cost more than the write.
+        objects and a mkdir per blob cost more than the write. Small unsynced data in a subdirectory known to exist
+        is checked and written with calls that keep the GIL (util/quickio.py).
         """
         name = blob_name(data)
         directory = f"{self._root}/{name[:2]}"
-        if os.path.exists(f"{directory}/{name}"):
+        quick = (not sync and len(data) <= quickio.SMALL and directory in self._directories
+                 and quickio.available())
+        if (quickio.exists if quick else os.path.exists)(f"{directory}/{name}"):
             return name, None
+        tmp = f"{directory}/.tmp-{name}-{os.getpid()}-{next(self._serial)}"
+        if quick:
+            quickio.write_new(tmp, data)
+            return name, tmp
         if directory not in self._directories:
             try:
                 if not os.path.isdir(self._root):
@@ -154,7 +162,6 @@ class BlobStore:
                 if sync:
                     fsync_directory(self.root)
             self._directories.add(directory)
-        tmp = f"{directory}/.tmp-{name}-{os.getpid()}-{next(self._serial)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         try:
             view = memoryview(data)
@@ -202,25 +209,10 @@ class BlobStore:
     def put(self, data: bytes, defer: bool = False) -> str:
         return self.put_many([data], defer)[0]
 
-    def _stage_quickly(self, data: bytes) -> tuple[str, str | None] | None:
-        """`_stage(data, sync=False)` for small data with calls that keep the GIL (util/quickio.py); None when
-        they cannot be used now, or the blob's subdirectory is not known to exist yet."""
-        if len(data) > quickio.SMALL or not quickio.available():
-            return None
-        name = quickio.sha256_hex(data)
-        directory = f"{self._root}/{name[:2]}"
-        if directory not in self._directories:
-            return None
-        if quickio.exists(f"{directory}/{name}"):
-            return name, None
-        tmp = f"{directory}/.tmp-{name}-{os.getpid()}-{next(self._serial)}"
-        quickio.write_new(tmp, data)
-        return name, tmp
-
     def _stage_deferred(self, data: bytes) -> str:
         """Write `data` under a temporary name, unsynced, and queue it for the next barrier."""
         before = len(self._directories)
-        name, tmp = self._stage_quickly(data) or self._stage(data, sync=False)
+        name, tmp = self._stage(data, sync=False)
         directory = f"{self._root}/{name[:2]}"
         with self._pending_lock:
             if tmp is None:
