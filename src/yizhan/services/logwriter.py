@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 MAX_PENDING = 10_000
 MAX_BATCH = 500
 MAX_RECIPIENTS = 1000
-# Seconds a first record waits for others before they are written together.
+# Seconds a batch of lines waits for more before they are written together.
 LINGER = 0.1
 
 
@@ -67,7 +67,7 @@ class DeliveryLogWriter:
             log.exception("delivery log entry dropped")
 
     async def _drain(self) -> None:
-        # The first record waits a moment for others: under load one transaction then holds the lines of many
+        # Each batch waits `LINGER` for more lines: under load one transaction then holds the lines of many
         # deliveries, instead of a commit of its own after every group of deliveries, which took the database
         # writer from the next group (measured with bench/smtp.py: half the writer's commits were log lines).
         while self._pending:

@@ -92,7 +92,18 @@ class Tx(Protocol):
         """`head` ("INSERT INTO t (a, b)") with every row in VALUES lists: one statement per `row_batches` batch."""
 
 
-class SqliteTx:
+class _MultiRowInsert:
+    """`Tx.insert` over the class's own `run`."""
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        raise NotImplementedError
+
+    def insert(self, head: str, rows: Sequence[Sequence[Any]]) -> None:
+        for values, parameters in row_batches(rows):
+            self.run(f"{head} VALUES {values}", parameters)
+
+
+class SqliteTx(_MultiRowInsert):
     """`Tx` over a sqlite3 connection (in autocommit mode: the runner issues BEGIN and COMMIT)."""
 
     for_update = ""
@@ -127,12 +138,8 @@ class SqliteTx:
             self._trace(sql)
         self.connection.executemany(sql, rows)
 
-    def insert(self, head: str, rows: Sequence[Sequence[Any]]) -> None:
-        for values, parameters in row_batches(rows):
-            self.run(f"{head} VALUES {values}", parameters)
 
-
-class SqlAlchemyTx:
+class SqlAlchemyTx(_MultiRowInsert):
     """`Tx` over a synchronous SQLAlchemy connection: PostgreSQL through `AsyncConnection.run_sync`, and code that
     holds an `AsyncConnection` already (`await conn.run_sync(lambda c: fn(SqlAlchemyTx(c)))`)."""
 
@@ -161,10 +168,6 @@ class SqlAlchemyTx:
         batch = [tuple(row) for row in rows]
         if batch:
             self.connection.exec_driver_sql(self._numbered(sql), batch)
-
-    def insert(self, head: str, rows: Sequence[Sequence[Any]]) -> None:
-        for values, parameters in row_batches(rows):
-            self.run(f"{head} VALUES {values}", parameters)
 
 
 @dataclass(slots=True)
@@ -261,7 +264,8 @@ class SqliteThreads:
                     connection.execute("RELEASE write")
             for barrier in barriers:
                 barrier.result()
-            connection.execute("COMMIT" if outcomes[0][0] or len(fns) > 1 else "ROLLBACK")
+            failed_alone = len(fns) == 1 and not outcomes[0][0]
+            connection.execute("ROLLBACK" if failed_alone else "COMMIT")
         except Exception as exc:
             # BEGIN or COMMIT failed (a locked or full disk, an I/O error): nothing of the group is durable.
             if connection.in_transaction:
